@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright: ha.redis contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Connection options shared by every ha.redis module (plugins/module_utils/_connection.py).
+    DOCUMENTATION = r"""
+options:
+  login_user:
+    description:
+      - ACL user name used to authenticate to the Redis or Valkey data nodes.
+      - Leave unset to authenticate as the C(default) user with O(login_password) only.
+    type: str
+    aliases: [redis_user]
+  login_password:
+    description:
+      - Password used to authenticate to the data nodes (C(AUTH)). Never logged.
+    type: str
+    aliases: [redis_password]
+  sentinel_user:
+    description:
+      - ACL user name used to authenticate to the Sentinels, which can have credentials of their own.
+    type: str
+  sentinel_password:
+    description:
+      - Password used to authenticate to the Sentinels. Never logged.
+    type: str
+  tls:
+    description:
+      - Connect to every node over TLS.
+    type: bool
+    default: false
+  validate_certs:
+    description:
+      - Verify the server certificate against O(ca_certs) when O(tls=true).
+      - Turn off only in a lab; the host name is not checked, the CA is.
+    type: bool
+    default: true
+  ca_certs:
+    description:
+      - Path to the CA certificate bundle used to verify the servers when O(tls=true).
+    type: path
+  client_cert_file:
+    description:
+      - Path to the client certificate, for servers that require one (C(tls-auth-clients yes)).
+    type: path
+  client_key_file:
+    description:
+      - Path to the private key of O(client_cert_file).
+    type: path
+  connect_timeout:
+    description:
+      - Seconds to wait for a TCP (and TLS) connection to one node before it counts as unreachable.
+    type: float
+    default: 1.0
+  command_timeout:
+    description:
+      - Seconds to wait for the reply to one command.
+    type: float
+    default: 2.0
+requirements:
+  - redis (Python library, redis-py 4.3 or newer; Debian package C(python3-redis))
+"""

@@ -1,0 +1,210 @@
+# -*- coding: utf-8 -*-
+# Copyright: ha.redis contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection options and helpers shared by every ha.redis module.
+
+Private to the collection: the interface may change between releases.
+The options are documented once, in the ``ha.redis.connection`` doc fragment.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+REDIS_IMP_ERR = None
+try:
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    HAS_REDIS = True
+except ImportError:  # pragma: no cover - exercised only where redis-py is missing
+    redis = None
+    HAS_REDIS = False
+    REDIS_IMP_ERR = traceback.format_exc()
+
+DEFAULT_REDIS_PORT = 6379
+DEFAULT_SENTINEL_PORT = 26379
+
+
+def connection_argument_spec():
+    """Options every module takes; kept in step with the ``ha.redis.connection`` doc fragment."""
+    return dict(
+        login_user=dict(type="str", aliases=["redis_user"]),
+        login_password=dict(type="str", no_log=True, aliases=["redis_password"]),
+        sentinel_user=dict(type="str"),
+        sentinel_password=dict(type="str", no_log=True),
+        tls=dict(type="bool", default=False),
+        validate_certs=dict(type="bool", default=True),
+        ca_certs=dict(type="path"),
+        client_cert_file=dict(type="path"),
+        client_key_file=dict(type="path"),
+        connect_timeout=dict(type="float", default=1.0),
+        command_timeout=dict(type="float", default=2.0),
+    )
+
+
+class HaRedisError(Exception):
+    """A domain error: ``str()`` is one sentence for the operator; ``details`` carries the structured rest."""
+
+    def __init__(self, message, **details):
+        super().__init__(message)
+        self.details = details
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+    def __str__(self):
+        if ":" in self.host:
+            return "[%s]:%d" % (self.host, self.port)
+        return "%s:%d" % (self.host, self.port)
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """How to reach one kind of node (data node or Sentinel)."""
+
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    validate_certs: bool = True
+    ca_certs: str | None = None
+    client_cert_file: str | None = None
+    client_key_file: str | None = None
+    connect_timeout: float = 1.0
+    command_timeout: float = 2.0
+
+    @classmethod
+    def from_params(cls, params, kind="redis"):
+        """Build the settings for ``kind`` ('redis' or 'sentinel') from module parameters."""
+        if kind == "sentinel":
+            username, password = params.get("sentinel_user"), params.get("sentinel_password")
+        else:
+            username, password = params.get("login_user"), params.get("login_password")
+        return cls(
+            username=username or None,
+            password=password or None,
+            tls=bool(params.get("tls")),
+            validate_certs=params.get("validate_certs", True),
+            ca_certs=params.get("ca_certs"),
+            client_cert_file=params.get("client_cert_file"),
+            client_key_file=params.get("client_key_file"),
+            connect_timeout=float(params.get("connect_timeout") or 1.0),
+            command_timeout=float(params.get("command_timeout") or 2.0),
+        )
+
+
+def parse_endpoint(value, default_port):
+    """Turn ``host``, ``host:port``, ``[v6]:port`` or a dict with host/port into an :class:`Endpoint`."""
+    if isinstance(value, Endpoint):
+        return value
+    if isinstance(value, dict):
+        host = value.get("host")
+        port = value.get("port", default_port)
+    else:
+        text = str(value).strip()
+        host, port = text, default_port
+        if text.startswith("["):
+            end = text.find("]")
+            if end < 0:
+                raise HaRedisError("Address %r is not valid: expected [ipv6]:port." % text)
+            host = text[1:end]
+            rest = text[end + 1:]
+            if rest.startswith(":"):
+                port = rest[1:]
+        elif text.count(":") == 1:
+            host, port = text.split(":", 1)
+    if not host:
+        raise HaRedisError("Address %r is not valid: expected host or host:port." % (value,))
+    try:
+        port = int(port)
+    except (TypeError, ValueError):
+        raise HaRedisError("Address %r is not valid: the port %r is not a number." % (value, port))
+    if not 0 < port < 65536:
+        raise HaRedisError("Address %r is not valid: the port %d is outside 1-65535." % (value, port))
+    return Endpoint(str(host), port)
+
+
+def connect(endpoint, settings):
+    """Return a redis-py client for one node. Nothing is sent until the first command."""
+    kwargs = dict(
+        host=endpoint.host,
+        port=endpoint.port,
+        username=settings.username,
+        password=settings.password,
+        socket_connect_timeout=settings.connect_timeout,
+        socket_timeout=settings.command_timeout,
+        decode_responses=True,
+        # One attempt: callers poll against their own deadline and must see failures as they are.
+        retry=Retry(NoBackoff(), 0),
+        retry_on_timeout=False,
+    )
+    if settings.tls:
+        kwargs.update(
+            ssl=True,
+            ssl_ca_certs=settings.ca_certs,
+            ssl_certfile=settings.client_cert_file,
+            ssl_keyfile=settings.client_key_file,
+            ssl_cert_reqs="required" if settings.validate_certs else "none",
+            ssl_check_hostname=False,
+        )
+    return redis.Redis(**kwargs)
+
+
+def describe_error(exc):
+    """One short, secret-free phrase for a redis-py or socket error."""
+    text = str(exc).strip() or exc.__class__.__name__
+    if HAS_REDIS:
+        if isinstance(exc, redis.exceptions.AuthenticationError) or "WRONGPASS" in text or "invalid password" in text:
+            return "authentication failed (%s)" % text.split("\n")[0]
+        if "NOAUTH" in text or "Authentication required" in text:
+            return "authentication required but no password was given"
+        if isinstance(exc, redis.exceptions.TimeoutError):
+            return "timed out (%s)" % text
+        if isinstance(exc, redis.exceptions.ConnectionError):
+            return "cannot connect (%s)" % text
+        if isinstance(exc, redis.exceptions.ResponseError):
+            return "error reply (%s)" % text
+    return text
+
+
+def run_parallel(func, items, max_workers=32):
+    """Call ``func(item)`` for every item at once; return ``(result, error)`` pairs in item order.
+
+    Errors are returned, not raised, so that one unreachable node never hides what the others said.
+    """
+    items = list(items)
+    if not items:
+        return []
+
+    def guarded(item):
+        try:
+            return func(item), None
+        except Exception as exc:  # noqa: BLE001 - reported per item to the caller
+            return None, exc
+
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(items))) as pool:
+        return list(pool.map(guarded, items))
+
+
+class Deadline:
+    """A monotonic deadline for polling loops (the wait_for model)."""
+
+    def __init__(self, timeout):
+        self.start = time.monotonic()
+        self.end = self.start + max(0.0, float(timeout))
+
+    def expired(self):
+        return time.monotonic() >= self.end
+
+    def remaining(self):
+        return max(0.0, self.end - time.monotonic())
+
+    def elapsed(self):
+        return round(time.monotonic() - self.start, 3)
