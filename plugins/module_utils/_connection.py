@@ -125,7 +125,7 @@ def parse_endpoint(value, default_port):
     try:
         port = int(port)
     except (TypeError, ValueError):
-        raise HaRedisError("Address %r is not valid: the port %r is not a number." % (value, port))
+        raise HaRedisError("Address %r is not valid: the port %r is not a number." % (value, port)) from None
     if not 0 < port < 65536:
         raise HaRedisError("Address %r is not valid: the port %d is outside 1-65535." % (value, port))
     return Endpoint(str(host), port)

@@ -1,0 +1,77 @@
+# ha.redis: every target runs from the checkout with the virtualenv in .venv.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+LAB_SIZE ?= 3
+LAB_SUITE ?= bookworm
+MOLECULE_SCENARIOS ?= default failover multi_group valkey
+PYTEST_WORKERS ?= 2
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help venv host-deps lab lab-down test test-fast lint ansible-lint yamllint ruff sanity unit functional \
+        molecule images build clean
+
+help:
+	@echo "make lab        bring up the local lab (LAB_SIZE=$(LAB_SIZE)) and deploy + verify"
+	@echo "make lab-down   remove the lab"
+	@echo "make test       every test: lint, sanity, unit, functional, Molecule"
+	@echo "make test-fast  the same without Molecule"
+
+$(BIN)/.stamp: requirements.txt requirements-test.txt
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-test.txt
+	touch $@
+
+venv: $(BIN)/.stamp
+
+host-deps:
+	scripts/host-deps.sh
+
+lab: host-deps venv
+	LAB_SIZE=$(LAB_SIZE) LAB_SUITE=$(LAB_SUITE) lab/up.sh
+
+lab-down:
+	lab/down.sh
+
+images: host-deps
+	lab/dockerd.sh
+	lab/build-image.sh bookworm ha-redis-lab:bookworm
+	lab/build-image.sh trixie ha-redis-lab:trixie
+
+test: test-fast molecule
+	@echo "==> stage durations"; cat build/stages.txt
+
+test-fast: host-deps venv
+	@mkdir -p build; rm -f build/stages.txt
+	scripts/stage.sh ruff $(BIN)/ruff check .
+	scripts/stage.sh yamllint $(BIN)/yamllint -s .
+	scripts/stage.sh ansible-lint $(BIN)/ansible-lint
+	scripts/stage.sh sanity scripts/sanity.sh
+	scripts/stage.sh build $(MAKE) --no-print-directory build
+	scripts/stage.sh unit $(BIN)/pytest -q tests/unit
+	scripts/stage.sh functional $(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/functional
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint
+
+sanity: venv
+	scripts/sanity.sh
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+functional: host-deps venv
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/functional
+
+molecule: host-deps venv images
+	@set -e; for s in $(MOLECULE_SCENARIOS); do scripts/stage.sh "mol-$$s" $(BIN)/molecule test -s $$s; done
+
+build: venv
+	@mkdir -p build
+	$(BIN)/ansible-galaxy collection build --force --output-path build .
+
+clean:
+	rm -rf build .cache

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install what the tests need on this (Debian) machine, as root: redis-server/redis-sentinel binaries for the
+# functional tests, docker.io and debootstrap for the lab and Molecule, rsync and ssh for the tooling.
+# Debian's maintainer scripts would start the packaged services: a policy-rc.d keeps them stopped.
+set -euo pipefail
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+command -v rsync >/dev/null 2>&1 || need+=(rsync)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "host-deps: installing ${need[*]}" >&2
+policy=/usr/sbin/policy-rc.d
+created=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; created=1
+fi
+trap '[ "$created" = 1 ] && rm -f "$policy"' EXIT
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
