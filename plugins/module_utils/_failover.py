@@ -1,0 +1,375 @@
+# -*- coding: utf-8 -*-
+# Copyright: ha.redis contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A planned, zero-loss switchover of one replication group through Sentinel (issue 5).
+
+Private to the collection: the interface may change between releases.
+
+Sequence (``Switchover.run``):
+
+1. Ask every Sentinel who the primary is; a majority must agree.
+2. Choose the new primary: ``target``, or the healthy replica with the lowest non-zero ``replica-priority``,
+   then the largest offset. Nothing to do when ``avoid`` is not the primary or ``target`` already is.
+3. Make Sentinel's choice deterministic: ``replica-priority 0`` on the other replicas (their values are
+   restored at the end), and wait until the Sentinel that will run the failover has seen it.
+4. Zero loss: ``CLIENT PAUSE <ms> WRITE`` on the primary, wait until the target has processed the primary's
+   whole replication stream.
+5. ``SENTINEL FAILOVER``; wait until that Sentinel names the target and the target reports role master
+   (the write pause ends there, as far as clients of the new primary are concerned).
+6. ``REPLICAOF`` on the old primary while it is still paused, so that it never accepts a write that the new
+   primary would not have; ``CLIENT UNPAUSE``.
+7. Wait until every Sentinel names the target and the old primary replicates from it with its link up.
+
+On any error or timeout: unpause, restore priorities, fail with one message.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.ha.redis.plugins.module_utils._connection import (
+    DEFAULT_REDIS_PORT,
+    Deadline,
+    HaRedisError,
+    connect,
+    describe_error,
+    parse_endpoint,
+    run_parallel,
+)
+
+BAD_FLAGS = ("s_down", "o_down", "disconnected")
+POLL = 0.005
+
+
+def pairs(reply):
+    if isinstance(reply, dict):
+        return dict((str(k), v) for k, v in reply.items())
+    reply = list(reply or [])
+    return dict((str(k), v) for k, v in zip(reply[0::2], reply[1::2]))
+
+
+def addr(host, port):
+    return str(parse_endpoint({"host": str(host), "port": int(port)}, DEFAULT_REDIS_PORT))
+
+
+def version_tuple(text):
+    parts = []
+    for piece in str(text or "0").split(".")[:3]:
+        digits = ""
+        for ch in piece:
+            if not ch.isdigit():
+                break
+            digits += ch
+        parts.append(int(digits or 0))
+    return tuple(parts + [0] * (3 - len(parts)))
+
+
+# --- pure decisions -----------------------------------------------------------------------------------------
+
+def agreed_primary(views, total):
+    """``views``: {sentinel: 'host:port' or None}. The address a majority of ``total`` names, else raise."""
+    votes = {}
+    for primary in views.values():
+        if primary:
+            votes[primary] = votes.get(primary, 0) + 1
+    need = total // 2 + 1
+    for primary, count in sorted(votes.items(), key=lambda kv: (-kv[1], kv[0])):
+        if count >= need:
+            return primary
+    raise HaRedisError("The Sentinels do not agree on a primary: expected %d of %d to name the same one, saw %s."
+                       % (need, total, ", ".join("%s: %s" % kv for kv in sorted(views.items())) or "no answer"),
+                       views=views)
+
+
+def replica_summary(entry):
+    d = pairs(entry)
+    flags = [f for f in str(d.get("flags", "")).split(",") if f]
+    return dict(
+        address=addr(d.get("ip"), d.get("port")),
+        flags=flags,
+        healthy=not any(f in flags for f in BAD_FLAGS) and d.get("master-link-status", "ok") == "ok",
+        priority=int(d.get("slave-priority", 100)),
+        offset=int(d.get("slave-repl-offset", 0)),
+    )
+
+
+def needs_switchover(primary, target=None, avoid=None):
+    """``(bool, reason)``: is there anything to do?"""
+    if avoid is not None and primary != avoid:
+        return False, "%s is not the primary (the primary is %s)" % (avoid, primary)
+    if target is not None and primary == target:
+        return False, "%s is the primary already" % target
+    return True, None
+
+
+def choose_target(replicas, target=None, avoid=None):
+    """The replica to promote (from ``replica_summary`` dicts). Raises when there is none."""
+    if target is not None:
+        for replica in replicas:
+            if replica["address"] == target:
+                if not replica["healthy"]:
+                    raise HaRedisError("The target %s is not healthy according to Sentinel (flags %s), expected a "
+                                       "connected replica with its link up." % (target, ",".join(replica["flags"])))
+                if replica["priority"] == 0:
+                    raise HaRedisError("The target %s has replica-priority 0: Sentinel never promotes it." % target)
+                return target
+        raise HaRedisError("The target %s is not a replica Sentinel knows: expected one of %s."
+                           % (target, ", ".join(r["address"] for r in replicas) or "none"))
+    candidates = [r for r in replicas if r["healthy"] and r["priority"] > 0 and r["address"] != avoid]
+    if not candidates:
+        raise HaRedisError("No replica can become the primary: expected a healthy replica with a non-zero "
+                           "replica-priority, saw %s." % (", ".join(
+                               "%s (%s, priority %d)" % (r["address"], ",".join(r["flags"]), r["priority"])
+                               for r in replicas) or "no replicas"))
+    candidates.sort(key=lambda r: (r["priority"], -r["offset"], r["address"]))
+    return candidates[0]["address"]
+
+
+def plan_commands(primary, target, others, name, leader, zero_loss, pause_ms):
+    """The commands a switchover sends, for the report and for check mode. Pure."""
+    commands = ["%s: CONFIG SET replica-priority 0 (restored afterwards)" % o for o in others]
+    if zero_loss:
+        commands.append("%s: CLIENT PAUSE %d WRITE" % (primary, pause_ms))
+    commands.append("%s: SENTINEL FAILOVER %s" % (leader, name))
+    endpoint = parse_endpoint(target, DEFAULT_REDIS_PORT)
+    commands.append("%s: REPLICAOF %s %d" % (primary, endpoint.host, endpoint.port))
+    commands.append("%s: CONFIG REWRITE" % primary)
+    if zero_loss:
+        commands.append("%s: CLIENT UNPAUSE" % primary)
+    return commands
+
+
+# --- the switchover -----------------------------------------------------------------------------------------
+
+class Switchover:
+    def __init__(self, sentinels, name, data_settings, sentinel_settings, target=None, avoid=None,
+                 zero_loss=True, timeout=30.0, pause_ms=5000):
+        self.sentinels = [str(parse_endpoint(s, 26379)) for s in sentinels]
+        self.name = name
+        self.data_settings = data_settings
+        self.sentinel_settings = sentinel_settings
+        self.target = str(parse_endpoint(target, DEFAULT_REDIS_PORT)) if target else None
+        self.avoid = str(parse_endpoint(avoid, DEFAULT_REDIS_PORT)) if avoid else None
+        self.zero_loss = zero_loss
+        self.timeout = float(timeout)
+        self.pause_ms = int(pause_ms)
+        self.commands = []
+        self.warnings = []
+        self._clients = {}
+
+    # clients ---------------------------------------------------------------------------------------------
+    def data(self, address):
+        if address not in self._clients:
+            self._clients[address] = connect(parse_endpoint(address, DEFAULT_REDIS_PORT), self.data_settings)
+        return self._clients[address]
+
+    def sentinel(self, address):
+        key = "sentinel:" + address
+        if key not in self._clients:
+            self._clients[key] = connect(parse_endpoint(address, 26379), self.sentinel_settings)
+        return self._clients[key]
+
+    def close(self):
+        for client in self._clients.values():
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001 - best effort
+                pass
+
+    def _run(self, where, client, *args):
+        self.commands.append("%s: %s" % (where, " ".join(str(a) for a in args)))
+        return client.execute_command(*args)
+
+    # reads -----------------------------------------------------------------------------------------------
+    def sentinel_views(self):
+        def ask(address):
+            reply = self.sentinel(address).execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.name)
+            return addr(reply[0], reply[1]) if reply else None
+        views = {}
+        for address, (value, error) in zip(self.sentinels, run_parallel(ask, self.sentinels)):
+            views[address] = value if error is None else None
+        return views
+
+    def replicas(self, leader):
+        return [replica_summary(e) for e in
+                self.sentinel(leader).execute_command("SENTINEL", "REPLICAS", self.name) or []]
+
+    def info(self, address, section="replication"):
+        return self.data(address).info(section)
+
+    def wait(self, deadline, predicate, what, on_poll=None):
+        """Poll ``predicate`` until true; raise a timeout naming ``what`` and the last observation."""
+        last = None
+        while True:
+            try:
+                ok, last = predicate()
+                if ok:
+                    return last
+            except Exception as exc:  # noqa: BLE001 - connections are killed during failover; keep polling
+                last = describe_error(exc)
+            if on_poll is not None:
+                on_poll()
+            if deadline.expired():
+                raise HaRedisError("Timed out after %.1f s waiting for %s; last seen: %s."
+                                   % (deadline.elapsed(), what, last), last_seen=str(last))
+            time.sleep(POLL)
+
+    # plan ------------------------------------------------------------------------------------------------
+    def plan(self):
+        views = self.sentinel_views()
+        primary = agreed_primary(views, len(self.sentinels))
+        result = dict(changed=False, old_primary=primary, new_primary=primary, views=views)
+        needed, reason = needs_switchover(primary, self.target, self.avoid)
+        if not needed:
+            result["msg"] = "Nothing to do: %s." % reason
+            return result
+        leader = [s for s in self.sentinels if views.get(s) == primary][0]
+        replicas = self.replicas(leader)
+        target = choose_target([r for r in replicas if r["address"] != primary], self.target, self.avoid)
+        others = [r["address"] for r in replicas if r["address"] not in (target, primary) and r["priority"] > 0]
+        result.update(changed=True, new_primary=target, leader=leader, others=others,
+                      planned=plan_commands(primary, target, others, self.name, leader, self.zero_loss, self.pause_ms))
+        return result
+
+    # run -------------------------------------------------------------------------------------------------
+    def run(self, plan):
+        deadline = Deadline(self.timeout)
+        primary, target, leader = plan["old_primary"], plan["new_primary"], plan["leader"]
+        restore = {}
+        paused = False
+        failover_sent = False
+        t_pause = None
+        result = dict(plan)
+        try:
+            if self.zero_loss:
+                version = self.info(primary, "server").get("redis_version")
+                if version_tuple(version) < (6, 2, 0):
+                    raise HaRedisError("zero_loss needs CLIENT PAUSE WRITE (Redis 6.2 or newer), the primary %s "
+                                       "runs %s." % (primary, version))
+            link = self.info(target).get("master_link_status")
+            if link != "up":
+                raise HaRedisError("The target %s has its replication link %s, expected up." % (target, link))
+            for other in plan["others"]:
+                client = self.data(other)
+                before = client.config_get("replica-priority").get("replica-priority")
+                if before not in (None, "0"):
+                    restore[other] = before
+                    self._run(other, client, "CONFIG", "SET", "replica-priority", "0")
+
+            def sentinel_sees_priorities():
+                seen = dict((r["address"], r) for r in self.replicas(leader))
+                pending = [o for o in restore if seen.get(o, {}).get("priority") != 0]
+                t = seen.get(target)
+                ok = not pending and t is not None and t["healthy"]
+                return ok, "priority not yet 0 on %s; target %s flags %s" % (
+                    ", ".join(pending) or "none", target, ",".join(t["flags"]) if t else "not listed")
+            self.wait(deadline, sentinel_sees_priorities,
+                      "Sentinel %s to see replica-priority 0 on the other replicas" % leader)
+
+            p_client = self.data(primary)
+            t_client = self.data(target)
+            renew_at = [0.0]
+
+            def renew_pause():
+                if paused and time.monotonic() >= renew_at[0]:
+                    p_client.execute_command("CLIENT", "PAUSE", self.pause_ms, "WRITE")
+                    renew_at[0] = time.monotonic() + self.pause_ms / 2000.0
+
+            if self.zero_loss:
+                t_pause = time.monotonic()
+                self._run(primary, p_client, "CLIENT", "PAUSE", self.pause_ms, "WRITE")
+                paused = True
+                renew_at[0] = t_pause + self.pause_ms / 2000.0
+                goal = int(p_client.info("replication")["master_repl_offset"])
+
+                def caught_up():
+                    offset = int(t_client.info("replication").get("slave_repl_offset", -1))
+                    return offset >= goal, "target offset %d, primary offset %d" % (offset, goal)
+                self.wait(deadline, caught_up, "the target %s to reach the primary's offset" % target, renew_pause)
+            else:
+                t_pause = time.monotonic()
+
+            try:
+                self._run(leader, self.sentinel(leader), "SENTINEL", "FAILOVER", self.name)
+            except Exception as exc:
+                raise HaRedisError("SENTINEL FAILOVER %s was refused by %s: %s."
+                                   % (self.name, leader, describe_error(exc))) from exc
+            failover_sent = True
+
+            def promoted():
+                role = t_client.info("replication").get("role")
+                return role == "master", "target role %s" % role
+            self.wait(deadline, promoted, "Sentinel to promote %s" % target, renew_pause)
+            result["write_pause_ms"] = int(round((time.monotonic() - t_pause) * 1000))
+
+            # The old primary follows the new one before any paused write can run on it.
+            t_endpoint = parse_endpoint(target, DEFAULT_REDIS_PORT)
+            thost, tport = t_endpoint.host, t_endpoint.port
+            self._run(primary, p_client, "REPLICAOF", thost, tport)
+            try:
+                self._run(primary, p_client, "CONFIG", "REWRITE")
+            except Exception as exc:  # noqa: BLE001 - Sentinel rewrites it too; report and carry on
+                self.warnings.append("CONFIG REWRITE on the old primary %s failed: %s" % (primary, describe_error(exc)))
+
+            def leader_names_target():
+                reply = self.sentinel(leader).execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.name)
+                named = addr(reply[0], reply[1]) if reply else None
+                return named == target, "Sentinel %s names %s" % (leader, named)
+            # Clients asking Sentinel still get the old address until then: keep them waiting, not failing.
+            self.wait(deadline, leader_names_target, "Sentinel %s to name %s" % (leader, target), renew_pause)
+            if paused:
+                self._run(primary, p_client, "CLIENT", "UNPAUSE")
+                paused = False
+
+            def settled():
+                views = self.sentinel_views()
+                lagging = sorted(s for s, v in views.items() if v != target)
+                info = p_client.info("replication")
+                old = "%s %s:%s link %s" % (info.get("role"), info.get("master_host"), info.get("master_port"),
+                                            info.get("master_link_status"))
+                ok = (not lagging and info.get("role") == "slave"
+                      and addr(info.get("master_host"), info.get("master_port")) == target
+                      and info.get("master_link_status") == "up")
+                return ok, "Sentinels not yet naming %s: %s; old primary: %s" % (target, lagging or "none", old)
+            self.wait(deadline, settled, "every Sentinel to name %s and the old primary to replicate from it" % target)
+        finally:
+            if paused:
+                self._unpause(primary)
+            self._restore(restore, rewrite=failover_sent)
+            result["elapsed"] = deadline.elapsed()
+            result["commands"] = list(self.commands)
+            result["warnings"] = list(self.warnings)
+        return result
+
+    def _unpause(self, primary):
+        for _attempt in range(3):
+            try:
+                self._run(primary, self.data(primary), "CLIENT", "UNPAUSE")
+                return
+            except Exception as exc:  # noqa: BLE001 - retried, then reported
+                error = exc
+        self.warnings.append("CLIENT UNPAUSE on %s failed: %s; the pause ends by itself after %d ms"
+                             % (primary, describe_error(error), self.pause_ms))
+
+    def _restore(self, restore, rewrite):
+        for address, value in sorted(restore.items()):
+            error = None
+            for _attempt in range(3):
+                try:
+                    client = self.data(address)
+                    self._run(address, client, "CONFIG", "SET", "replica-priority", value)
+                    if rewrite:
+                        # Sentinel's reconfiguration rewrote the file while the priority was 0.
+                        try:
+                            self._run(address, client, "CONFIG", "REWRITE")
+                        except Exception as exc:  # noqa: BLE001
+                            if "without a config file" not in str(exc):
+                                raise
+                    error = None
+                    break
+                except Exception as exc:  # noqa: BLE001 - connections may be killed by Sentinel; retry
+                    error = exc
+                    time.sleep(0.1)
+            if error is not None:
+                self.warnings.append("Could not restore replica-priority %s on %s: %s"
+                                     % (value, address, describe_error(error)))

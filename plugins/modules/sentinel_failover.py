@@ -1,0 +1,212 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ha.redis contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: sentinel_failover
+short_description: Move the primary of a Sentinel-managed group to a replica without losing writes
+version_added: 1.0.0
+description:
+  - A planned switchover through Sentinel. The Sentinels listed in O(sentinels) are asked who the primary of
+    O(primary_name) is; a majority of them must agree.
+  - Nothing is done when O(avoid) is given and is not the primary, or when O(target) is the primary already;
+    so a task with O(avoid) can be repeated (for example before restarting each node of a rolling upgrade).
+  - The new primary is O(target), or else the healthy replica with the lowest non-zero C(replica-priority)
+    and then the largest replication offset. Because C(SENTINEL FAILOVER) picks its own replica, the other
+    replicas get C(replica-priority 0) for the duration (restored afterwards, also on failure), and the
+    module waits until the Sentinel that runs the failover has seen that.
+  - With O(zero_loss=true), writes on the primary are paused (C(CLIENT PAUSE WRITE), Redis 6.2 or newer) until
+    the new primary has every acknowledged write and has been promoted; the old primary is then made a replica
+    of the new one (C(REPLICAOF)) before it is unpaused, so it never accepts a write the new primary lacks.
+  - The module then waits until every listed Sentinel names the new primary and the old primary replicates
+    from it with its link up.
+  - On any error or timeout, the old primary is unpaused, the priorities are restored and the module fails with
+    one message; if C(SENTINEL FAILOVER) was not sent yet, the old primary is still the primary and writable.
+author:
+  - ha.redis contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - ha.redis.connection
+options:
+  sentinels:
+    description:
+      - The Sentinels of the group, as C(host:port) strings or dicts with C(host) and C(port) (default port 26379).
+      - The first one that names the agreed primary runs the failover.
+    type: list
+    elements: raw
+    required: true
+  primary_name:
+    description:
+      - Name of the replication group (Sentinel's master name).
+    type: str
+    required: true
+    aliases: [master_name]
+  target:
+    description:
+      - The replica (C(host:port), as Sentinel lists it) that must become the primary.
+    type: str
+  avoid:
+    description:
+      - The data node (C(host:port)) that must not be the primary afterwards. When it is not the primary now,
+        nothing is done.
+    type: str
+  zero_loss:
+    description:
+      - Pause writes on the primary and wait until the new primary has all of them before the failover.
+      - With V(false), C(SENTINEL FAILOVER) is sent at once; writes acknowledged by the old primary but not yet
+        replicated can be lost.
+    type: bool
+    default: true
+  timeout:
+    description:
+      - Seconds the whole switchover may take before the module gives up.
+    type: int
+    default: 30
+  pause_timeout_ms:
+    description:
+      - Duration of each C(CLIENT PAUSE WRITE); the module renews it while it waits and ends it as soon as the
+        old primary is a replica. It bounds how long writes stay paused if the module itself dies.
+      - Keep it below the Sentinels' C(down-after-milliseconds).
+    type: int
+    default: 5000
+attributes:
+  check_mode:
+    support: full
+    description: Reports the primary, the chosen new primary and the commands it would send; changes nothing.
+  diff_mode:
+    support: none
+    description: The switchover is reported in RV(old_primary), RV(new_primary) and RV(commands) instead.
+notes:
+  - Sentinels see a new C(replica-priority) on their next C(INFO) of the replica (every 10 seconds), so a
+    switchover takes a few seconds even though the write pause itself is short.
+seealso:
+  - module: ha.redis.sentinel_monitor
+"""
+
+EXAMPLES = r"""
+- name: Make sure this node is not the primary before restarting it
+  ha.redis.sentinel_failover:
+    sentinels: "{{ groups['redis_sentinel'] | map('extract', hostvars, 'redis_address')
+                   | map('regex_replace', '$', ':26379') }}"
+    primary_name: main
+    avoid: "{{ redis_address }}:6379"
+    login_password: "{{ redis_password }}"
+    sentinel_password: "{{ redis_sentinel_password }}"
+  run_once: true
+
+- name: Switch the primary over to a chosen replica
+  ha.redis.sentinel_failover:
+    sentinels: [10.0.0.11:26379, 10.0.0.12:26379, 10.0.0.13:26379]
+    primary_name: main
+    target: 10.0.0.12:6379
+"""
+
+RETURN = r"""
+old_primary:
+  description: The primary before the run.
+  returned: always
+  type: str
+  sample: 10.0.0.11:6379
+new_primary:
+  description: The primary after the run (the one that would be chosen, in check mode).
+  returned: always
+  type: str
+  sample: 10.0.0.12:6379
+elapsed:
+  description: Seconds the switchover took.
+  returned: when a switchover was attempted outside check mode
+  type: float
+  sample: 3.52
+write_pause_ms:
+  description:
+    - Milliseconds from the write pause (or from C(SENTINEL FAILOVER) with O(zero_loss=false)) until the new
+      primary reported role master, as measured by the module.
+  returned: when a switchover happened
+  type: int
+  sample: 120
+commands:
+  description: Commands sent (or that would be sent in check mode), each prefixed with the node it went to.
+  returned: always
+  type: list
+  elements: str
+  sample: ["10.0.0.13:6379: CONFIG SET replica-priority 0", "10.0.0.11:6379: CLIENT PAUSE 5000 WRITE"]
+views:
+  description: What each Sentinel named as the primary before the run (null when it did not answer).
+  returned: always
+  type: dict
+  sample: {"10.0.0.11:26379": "10.0.0.11:6379"}
+msg:
+  description: Why nothing was done, when nothing was.
+  returned: when changed is false
+  type: str
+  sample: "Nothing to do: 10.0.0.13:6379 is not the primary (the primary is 10.0.0.11:6379)."
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.ha.redis.plugins.module_utils._connection import (
+    HAS_REDIS,
+    REDIS_IMP_ERR,
+    ConnectionSettings,
+    HaRedisError,
+    connection_argument_spec,
+    describe_error,
+)
+from ansible_collections.ha.redis.plugins.module_utils._failover import Switchover
+
+RESULT_KEYS = ("changed", "old_primary", "new_primary", "elapsed", "write_pause_ms", "commands", "views", "msg")
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        sentinels=dict(type="list", elements="raw", required=True),
+        primary_name=dict(type="str", required=True, aliases=["master_name"]),
+        target=dict(type="str"),
+        avoid=dict(type="str"),
+        zero_loss=dict(type="bool", default=True),
+        timeout=dict(type="int", default=30),
+        pause_timeout_ms=dict(type="int", default=5000),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if not HAS_REDIS:
+        module.fail_json(msg=missing_required_lib("redis"), exception=REDIS_IMP_ERR)
+    params = module.params
+    if params["target"] and params["avoid"] and params["target"] == params["avoid"]:
+        module.fail_json(msg="target and avoid name the same node %s." % params["target"])
+    if params["timeout"] < 1 or params["pause_timeout_ms"] < 100:
+        module.fail_json(msg="timeout must be at least 1 s and pause_timeout_ms at least 100 ms.")
+
+    result = dict(changed=False, commands=[])
+    job = None
+    try:
+        job = Switchover(params["sentinels"], params["primary_name"], ConnectionSettings.from_params(params),
+                         ConnectionSettings.from_params(params, kind="sentinel"), target=params["target"],
+                         avoid=params["avoid"], zero_loss=params["zero_loss"], timeout=params["timeout"],
+                         pause_ms=params["pause_timeout_ms"])
+        plan = job.plan()
+        result.update((k, v) for k, v in plan.items() if k in RESULT_KEYS)
+        if plan["changed"]:
+            result["commands"] = plan["planned"]
+            if not module.check_mode:
+                done = job.run(plan)
+                result.update((k, v) for k, v in done.items() if k in RESULT_KEYS)
+                for warning in done.get("warnings", []):
+                    module.warn(warning)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one message
+        details = dict(exc.details) if isinstance(exc, HaRedisError) else {}
+        message = str(exc) if isinstance(exc, HaRedisError) else describe_error(exc)
+        if job is not None:
+            result["commands"] = job.commands or result["commands"]
+            for warning in job.warnings:
+                module.warn(warning)
+            if any("SENTINEL FAILOVER" in c for c in job.commands):
+                result["changed"] = True
+        result.update(details)
+        module.fail_json(msg="Switchover of %s failed: %s" % (params["primary_name"], message), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

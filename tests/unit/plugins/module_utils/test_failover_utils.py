@@ -1,0 +1,67 @@
+# -*- coding: utf-8 -*-
+# Copyright: ha.redis contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure decisions of plugins/module_utils/_failover.py, no server."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[4] / ".collections"))
+
+from ansible_collections.ha.redis.plugins.module_utils import _failover as fo  # noqa: E402
+from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError  # noqa: E402
+
+P, R1, R2 = "10.0.0.1:6379", "10.0.0.2:6379", "10.0.0.3:6379"
+
+
+def replica(address, flags="slave", priority=100, offset=1000, link="ok"):
+    host, port = address.split(":")
+    return fo.replica_summary(["ip", host, "port", port, "flags", flags, "slave-priority", str(priority),
+                               "slave-repl-offset", str(offset), "master-link-status", link])
+
+
+def test_agreed_primary_needs_majority_of_all():
+    assert fo.agreed_primary({"s1": P, "s2": P, "s3": None}, 3) == P
+    with pytest.raises(HaRedisError, match="do not agree"):
+        fo.agreed_primary({"s1": P, "s2": R1, "s3": None}, 3)
+
+
+def test_needs_switchover():
+    assert fo.needs_switchover(P, avoid=R1) == (False, "%s is not the primary (the primary is %s)" % (R1, P))
+    assert fo.needs_switchover(P, avoid=P) == (True, None)
+    assert fo.needs_switchover(P, target=P)[0] is False
+    assert fo.needs_switchover(P, target=R1)[0] is True
+    assert fo.needs_switchover(P)[0] is True
+
+
+def test_choose_target_by_priority_then_offset():
+    assert fo.choose_target([replica(R1, offset=10), replica(R2, offset=20)]) == R2
+    assert fo.choose_target([replica(R1, priority=50, offset=10), replica(R2, offset=20)]) == R1
+    with pytest.raises(HaRedisError, match="No replica"):
+        fo.choose_target([replica(R1, priority=0), replica(R2, flags="slave,s_down")])
+    assert fo.choose_target([replica(R1), replica(R2, offset=5)], avoid=R1) == R2
+
+
+def test_choose_target_checks_the_given_target():
+    assert fo.choose_target([replica(R1), replica(R2)], target=R2) == R2
+    with pytest.raises(HaRedisError, match="not healthy"):
+        fo.choose_target([replica(R1, link="err")], target=R1)
+    with pytest.raises(HaRedisError, match="replica-priority 0"):
+        fo.choose_target([replica(R1, priority=0)], target=R1)
+    with pytest.raises(HaRedisError, match="not a replica"):
+        fo.choose_target([replica(R1)], target=R2)
+
+
+def test_plan_commands_and_versions():
+    commands = fo.plan_commands(P, R1, [R2], "main", "s1:26379", True, 5000)
+    assert commands[0].startswith(R2 + ": CONFIG SET replica-priority 0")
+    assert commands.index("%s: CLIENT PAUSE 5000 WRITE" % P) < commands.index("s1:26379: SENTINEL FAILOVER main")
+    assert commands[-1] == "%s: CLIENT UNPAUSE" % P
+    assert not any("PAUSE" in c for c in fo.plan_commands(P, R1, [], "main", "s1", False, 5000))
+    assert fo.version_tuple("7.0.15") == (7, 0, 15)
+    assert fo.version_tuple("6.2") == (6, 2, 0)
+    assert fo.version_tuple("7.2.4-rc1") == (7, 2, 4)
