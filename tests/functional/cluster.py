@@ -18,11 +18,15 @@ Only processes started here are ever signalled, always by PID.
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -34,22 +38,53 @@ HOST = "127.0.0.1"
 DOWN_AFTER_MS = 1000
 FAILOVER_TIMEOUT_MS = 5000
 
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = REPO / ".venv" / "bin"
+ANSIBLE = VENV_BIN / "ansible"
+PYTHON = VENV_BIN / "python" if (VENV_BIN / "python").exists() else Path(sys.executable)
+COLLECTIONS = REPO / ".collections"
+
+DATA_PASSWORD = "data-s3cret"
+SENTINEL_PASSWORD = "sentinel-s3cret"
+
 _port_lock = threading.Lock()
-_recent_ports: set[int] = set()
+_next_port = None
+
+# Ports come from below the kernel's ephemeral range (32768-60999 by default), so that no outgoing connection of a
+# test can hold a port a server is about to bind. Each pytest-xdist worker gets its own slice of 1000 ports.
+PORT_RANGE_START = 20000
+PORT_SLICE = 1000
+
+
+def _worker_index():
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    digits = "".join(ch for ch in worker if ch.isdigit())
+    return int(digits) if digits else 0
+
+
+def _bindable(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
 
 
 def free_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now (the kernel picks it from the ephemeral range)."""
+    """A TCP port that is free on 127.0.0.1, from this worker's slice, never handed out twice by this process."""
+    global _next_port  # noqa: PLW0603 - one allocator per process
+    low = PORT_RANGE_START + (_worker_index() % 12) * PORT_SLICE
     with _port_lock:
-        for _ in range(50):
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-                sock.bind((HOST, 0))
-                port = sock.getsockname()[1]
-            # Redis cluster bus / Sentinel never use port+10000 here, but keep clear of ports handed out already.
-            if port not in _recent_ports and port < 55000:
-                _recent_ports.add(port)
+        if _next_port is None:
+            # Start at a random place in the slice: consecutive test runs do not reuse ports in TIME_WAIT.
+            _next_port = low + random.randrange(PORT_SLICE)
+        for _ in range(PORT_SLICE):
+            port = _next_port
+            _next_port = low + (_next_port + 1 - low) % PORT_SLICE
+            if _bindable(port):
                 return port
-        raise RuntimeError("no free port found on %s" % HOST)
+        raise RuntimeError("no free port left in %d-%d on %s" % (low, low + PORT_SLICE - 1, HOST))
 
 
 def wait_until(predicate, timeout=15.0, interval=0.05, what="condition"):
@@ -111,7 +146,7 @@ class Node:
         return redis.Redis(host=self.host, port=self.port, password=password if password is not None else self.password,
                            decode_responses=True, **kwargs)
 
-    def start(self, wait=True) -> "Node":
+    def start(self, wait=True) -> Node:
         """(Re)start the process with the same config file; wait until it answers PING."""
         if self.running:
             return self
@@ -242,7 +277,7 @@ class Cluster:
         return None
 
     def current_primary(self) -> Node | None:
-        """The data node that the first answering Sentinel names as primary (after a failover it differs from .primary)."""
+        """The data node the first answering Sentinel names as primary (after a failover: not ``.primary``)."""
         for sentinel in self.sentinels:
             if not sentinel.running:
                 continue
@@ -254,8 +289,9 @@ class Cluster:
         return None
 
     # -- lifecycle ------------------------------------------------------------------------------------------
-    def start(self, wait=True) -> "Cluster":
+    def start(self, wait=True) -> Cluster:
         """Start every process. ``wait=True``: until the replicas are in sync and each Sentinel sees the rest."""
+        atexit.register(self.stop)  # last resort if the test run is interrupted; stop() is idempotent
         try:
             for node in self.data_nodes:
                 node.start(wait=True)
@@ -317,9 +353,75 @@ class Cluster:
                     return False
                 # Links to the other Sentinels and replicas must be up, not merely discovered.
                 for command in ("SENTINELS", "REPLICAS"):
-                    for entry in sentinel.client().execute_command("SENTINEL", command, self.name):
-                        entry = dict(zip(entry[0::2], entry[1::2]))
-                        if "disconnected" in entry.get("flags", "") or "down" in entry.get("flags", ""):
+                    for reply in sentinel.client().execute_command("SENTINEL", command, self.name):
+                        flags = dict(zip(reply[0::2], reply[1::2])).get("flags", "")
+                        if "disconnected" in flags or "down" in flags:
                             return False
             return True
         wait_until(converged, timeout=timeout, interval=0.1, what="Sentinels of %s to discover each other" % self.name)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Running ha.redis modules
+# ---------------------------------------------------------------------------------------------------------------
+def _parse_module_output(stdout):
+    """Modules print one JSON document; warnings or noise may surround it."""
+    text = stdout.strip()
+    try:
+        return json.loads(text)
+    except ValueError:
+        # Decode from the first line that opens a JSON object; ignore whatever follows (e.g. profile_tasks).
+        starts = [0] if text.startswith("{") else []
+        starts += [i + 1 for i in range(len(text)) if text[i] == "\n" and text[i + 1:i + 2] == "{"]
+        for start in starts:
+            try:
+                return json.JSONDecoder().raw_decode(text[start:])[0]
+            except ValueError:
+                continue
+        raise ValueError("no JSON object in output") from None
+
+
+def run_module_direct(module, args, tmp_path, check_mode=False, timeout=120):
+    """Run ``plugins/modules/<module>.py`` in a subprocess with an ANSIBLE_MODULE_ARGS file; return its JSON."""
+    module_args = dict(args)
+    if check_mode:
+        module_args["_ansible_check_mode"] = True
+    args_file = Path(tmp_path) / ("%s-args-%d.json" % (module, os.getpid()))
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": module_args}))
+    # HA_REDIS_MODULE_PYTHONPATH: extra paths searched first, e.g. a site-packages with redis-py 4.3 (Debian 12).
+    extra = os.environ.get("HA_REDIS_MODULE_PYTHONPATH")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(([extra] if extra else []) + [str(COLLECTIONS)]))
+    proc = subprocess.run(
+        [str(PYTHON), "-m", "ansible_collections.ha.redis.plugins.modules.%s" % module, str(args_file)],
+        check=False, capture_output=True, text=True, env=env, cwd=str(REPO), timeout=timeout,
+    )
+    try:
+        result = _parse_module_output(proc.stdout)
+    except ValueError as exc:
+        raise AssertionError("module %s printed no JSON (rc=%s)\nstdout:\n%s\nstderr:\n%s"
+                             % (module, proc.returncode, proc.stdout, proc.stderr)) from exc
+    result.setdefault("rc", proc.returncode)
+    return result
+
+
+def run_ansible_adhoc(module, args, check_mode=False, timeout=180):
+    """Run ``ansible localhost -m ha.redis.<module> -a <json>`` from the checkout; return the host's result."""
+    cmd = [str(ANSIBLE), "localhost", "-i", "localhost,", "-c", "local",
+           "-e", "ansible_python_interpreter=%s" % PYTHON,
+           "-m", "ha.redis.%s" % module, "-a", json.dumps(args)]
+    if check_mode:
+        cmd.append("--check")
+    env = dict(os.environ,
+               ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+               ANSIBLE_NOCOLOR="1",
+               ANSIBLE_FORCE_COLOR="0")
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env, cwd=str(REPO), timeout=timeout)
+    try:
+        doc = _parse_module_output(proc.stdout)
+        result = doc["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    except (ValueError, KeyError, IndexError) as exc:
+        raise AssertionError("ansible printed no usable JSON (rc=%s)\nstdout:\n%s\nstderr:\n%s"
+                             % (proc.returncode, proc.stdout, proc.stderr)) from exc
+    result.setdefault("rc", proc.returncode)
+    return result
