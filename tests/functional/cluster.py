@@ -79,7 +79,7 @@ def free_port() -> int:
         if _next_port is None:
             # Start at a random place in the slice: consecutive test runs do not reuse ports in TIME_WAIT.
             _next_port = low + random.randrange(PORT_SLICE)
-        for _ in range(PORT_SLICE):
+        for _attempt in range(PORT_SLICE):
             port = _next_port
             _next_port = low + (_next_port + 1 - low) % PORT_SLICE
             if _bindable(port):

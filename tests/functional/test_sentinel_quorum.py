@@ -166,7 +166,7 @@ def test_invalid_options(shared_cluster, run_module):
 
 def test_module_time_for_healthy_check(shared_cluster, run_module):
     """The module's own time for 3 Sentinels + 3 data nodes; printed for the report, bounded loosely."""
-    times = [run_module("sentinel_quorum", args_for(shared_cluster))["elapsed"] for _ in range(5)]
+    times = [run_module("sentinel_quorum", args_for(shared_cluster))["elapsed"] for _run in range(5)]
     median = statistics.median(times)
     print("sentinel_quorum healthy check, module elapsed: median %.3f s of %s" % (median, times))
     assert median < 0.5
@@ -311,7 +311,6 @@ def test_ansible_doc_renders(module_name):
     assert proc.returncode == 0, proc.stderr
     assert "sentinels" in proc.stdout and "primary_name" in proc.stdout
     assert "ERROR" not in proc.stderr.upper(), proc.stderr
-
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A Sentinel-aware writer that records every acknowledged write, for zero-loss tests and benchmarks.
 
 It asks the Sentinels for the current primary of a group (redis-py's Sentinel client, as applications do),
@@ -42,7 +41,7 @@ def parse_args(argv):
 def sentinel_client(args):
     addresses = []
     for item in args.sentinel:
-        host, _, port = item.rpartition(":")
+        host, _sep, port = item.rpartition(":")
         addresses.append((host.strip("[]"), int(port)))
     password = os.environ.get(args.password_env) or None
     sentinel_password = os.environ.get(args.sentinel_password_env) or None
