@@ -56,7 +56,11 @@ SSHD
 systemctl --root="$root" enable ssh.service >/dev/null 2>&1 || true
 echo "ha-redis-lab" >"$root/etc/hostname"
 : >"$root/etc/machine-id"
-rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+# Package lists as a real host has them (the roles' apt tasks then need no refresh on a new image).
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+chroot "$root" apt-get update -qq >/dev/null 2>&1 || echo "image $tag: apt-get update in the image failed; hosts will refresh" >&2
+rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin
+: >"$root/etc/resolv.conf"
 
 tar -C "$root" -c . | docker import \
   -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' - "$tag" >/dev/null
