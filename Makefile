@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 .PHONY: help venv host-deps lab lab-down test test-fast lint ansible-lint yamllint ruff sanity unit functional \
-        molecule images build clean
+        molecule images build clean bench
 
 help:
 	@echo "make lab        bring up the local lab (LAB_SIZE=$(LAB_SIZE)) and deploy + verify"
@@ -72,6 +72,11 @@ molecule: host-deps venv images
 build: venv
 	@mkdir -p build
 	$(BIN)/ansible-galaxy collection build --force --output-path build .
+
+# The benchmark (not part of `make test`): fresh containers of its own, results in bench/results.{json,md}.
+bench: host-deps venv
+	$(BIN)/pip install -q --disable-pip-version-check -r bench/requirements.txt
+	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build .cache
