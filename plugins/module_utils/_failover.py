@@ -7,18 +7,22 @@ Private to the collection: the interface may change between releases.
 
 Sequence (``Switchover.run``):
 
-1. Ask every Sentinel who the primary is; a majority must agree.
-2. Choose the new primary: ``target``, or the healthy replica with the lowest non-zero ``replica-priority``,
-   then the largest offset. Nothing to do when ``avoid`` is not the primary or ``target`` already is.
-3. Make Sentinel's choice deterministic: ``replica-priority 0`` on the other replicas (their values are
-   restored at the end), and wait until the Sentinel that will run the failover has seen it.
-4. Zero loss: ``CLIENT PAUSE <ms> WRITE`` on the primary, wait until the target has processed the primary's
-   whole replication stream.
-5. ``SENTINEL FAILOVER``; wait until that Sentinel names the target and the target reports role master
-   (the write pause ends there, as far as clients of the new primary are concerned).
-6. ``REPLICAOF`` on the old primary while it is still paused, so that it never accepts a write that the new
+1. Ask every Sentinel who the primary is; a majority must agree. Nothing to do when ``avoid`` is not the
+   primary or ``target`` already is.
+2. Method ``target`` (a ``target`` is given): make Sentinel's choice deterministic with ``replica-priority 0``
+   on the other replicas (their values are restored at the end), and wait until the Sentinel that will run the
+   failover has seen it (its next INFO of each replica: up to 10 s).
+   Method ``any_synced_replica`` (no ``target``): Sentinel may promote any replica it lists that is not down,
+   not disconnected and has a non-zero priority (its candidates); nothing is changed on the replicas.
+3. Zero loss: ``CLIENT PAUSE <ms> WRITE`` on the primary, then wait until the target (method ``target``) or
+   EVERY candidate (method ``any_synced_replica``) has processed the primary's whole replication stream and
+   replicates from it with its link up. Whichever candidate Sentinel then promotes holds every acknowledged
+   write. A candidate that cannot catch up makes the run time out before anything changed.
+4. ``SENTINEL FAILOVER``; wait until a candidate reports role master (the write pause ends there, as far as
+   clients of the new primary are concerned) and that Sentinel names it.
+5. ``REPLICAOF`` on the old primary while it is still paused, so that it never accepts a write that the new
    primary would not have; ``CLIENT UNPAUSE``.
-7. Wait until every Sentinel names the target and the old primary replicates from it with its link up.
+6. Wait until every Sentinel names the new primary and the old primary replicates from it with its link up.
 
 On any error or timeout: unpause, restore priorities, fail with one message.
 """
@@ -93,6 +97,13 @@ def replica_summary(entry):
     )
 
 
+def promotion_candidates(replicas, avoid=None):
+    """Replicas Sentinel may promote: listed, not down or disconnected, priority above 0 (Sentinel does not check
+    the link state; a replica whose link is down is still a candidate and must catch up too)."""
+    return [r for r in replicas
+            if r["address"] != avoid and r["priority"] > 0 and not any(f in r["flags"] for f in BAD_FLAGS)]
+
+
 def needs_switchover(primary, target=None, avoid=None):
     """``(bool, reason)``: is there anything to do?"""
     if avoid is not None and primary != avoid:
@@ -125,14 +136,19 @@ def choose_target(replicas, target=None, avoid=None):
     return candidates[0]["address"]
 
 
-def plan_commands(primary, target, others, name, leader, zero_loss, pause_ms):
-    """The commands a switchover sends, for the report and for check mode. Pure."""
+def plan_commands(primary, target, others, name, leader, zero_loss, pause_ms, method="target"):
+    """The commands a switchover sends, for the report and for check mode. Pure.
+
+    With method ``any_synced_replica``, ``target`` is the predicted new primary (Sentinel makes the choice)."""
     commands = ["%s: CONFIG SET replica-priority 0 (restored afterwards)" % o for o in others]
     if zero_loss:
         commands.append("%s: CLIENT PAUSE %d WRITE" % (primary, pause_ms))
     commands.append("%s: SENTINEL FAILOVER %s" % (leader, name))
     endpoint = parse_endpoint(target, DEFAULT_REDIS_PORT)
-    commands.append("%s: REPLICAOF %s %d" % (primary, endpoint.host, endpoint.port))
+    new = "%s %d" % (endpoint.host, endpoint.port)
+    if method != "target":
+        new = "<promoted replica, predicted %s>" % new
+    commands.append("%s: REPLICAOF %s" % (primary, new))
     commands.append("%s: CONFIG REWRITE" % primary)
     if zero_loss:
         commands.append("%s: CLIENT UNPAUSE" % primary)
@@ -190,6 +206,19 @@ class Switchover:
             views[address] = value if error is None else None
         return views
 
+    def sentinel_states(self):
+        """{sentinel: primary 'host:port' from SENTINEL MASTER, 'failover in progress', or an error text}."""
+        def ask(address):
+            state = pairs(self.sentinel(address).execute_command("SENTINEL", "MASTER", self.name))
+            flags = str(state.get("flags", ""))
+            if "failover_in_progress" in flags or state.get("failover-state", "none") not in ("none", None):
+                return "failover in progress"
+            return addr(state.get("ip"), state.get("port"))
+        states = {}
+        for address, (value, error) in zip(self.sentinels, run_parallel(ask, self.sentinels)):
+            states[address] = value if error is None else describe_error(error)
+        return states
+
     def replicas(self, leader):
         return [replica_summary(e) for e in
                 self.sentinel(leader).execute_command("SENTINEL", "REPLICAS", self.name) or []]
@@ -224,17 +253,36 @@ class Switchover:
             result["msg"] = "Nothing to do: %s." % reason
             return result
         leader = [s for s in self.sentinels if views.get(s) == primary][0]
-        replicas = self.replicas(leader)
-        target = choose_target([r for r in replicas if r["address"] != primary], self.target, self.avoid)
-        others = [r["address"] for r in replicas if r["address"] not in (target, primary) and r["priority"] > 0]
-        result.update(changed=True, new_primary=target, leader=leader, others=others,
-                      planned=plan_commands(primary, target, others, self.name, leader, self.zero_loss, self.pause_ms))
+        replicas = [r for r in self.replicas(leader) if r["address"] != primary]
+        # Raises when no replica can be promoted; without a target it is the likely choice of Sentinel.
+        target = choose_target(replicas, self.target, self.avoid)
+        if self.target is not None:
+            method, candidates = "target", [target]
+        else:
+            method, candidates = "any_synced_replica", [r["address"] for r in promotion_candidates(replicas)]
+        result.update(changed=True, new_primary=target, leader=leader, method=method, candidates=candidates,
+                      others=self._others(replicas, target) if method == "target" else [])
+        result["planned"] = plan_commands(primary, target, result["others"], self.name, leader, self.zero_loss,
+                                          self.pause_ms, method)
         return result
+
+    @staticmethod
+    def _others(replicas, target):
+        return [r["address"] for r in replicas if r["address"] != target and r["priority"] > 0]
+
+    def _link_state(self, address, primary):
+        """``(ok, text)``: does ``address`` replicate from ``primary`` with its link up?"""
+        info = self.info(address)
+        source = addr(info.get("master_host"), info.get("master_port")) if info.get("master_host") else None
+        ok = info.get("role") == "slave" and source == primary and info.get("master_link_status") == "up"
+        link = info.get("master_link_status")
+        return ok, "%s: role %s, primary %s, link %s" % (address, info.get("role"), source, link)
 
     # run -------------------------------------------------------------------------------------------------
     def run(self, plan):
         deadline = Deadline(self.timeout)
         primary, target, leader = plan["old_primary"], plan["new_primary"], plan["leader"]
+        method, candidates = plan.get("method", "target"), list(plan.get("candidates") or [target])
         restore = {}
         paused = False
         failover_sent = False
@@ -246,28 +294,46 @@ class Switchover:
                 if version_tuple(version) < (6, 2, 0):
                     raise HaRedisError("zero_loss needs CLIENT PAUSE WRITE (Redis 6.2 or newer), the primary %s "
                                        "runs %s." % (primary, version))
-            link = self.info(target).get("master_link_status")
-            if link != "up":
-                raise HaRedisError("The target %s has its replication link %s, expected up." % (target, link))
-            for other in plan["others"]:
-                client = self.data(other)
-                before = client.config_get("replica-priority").get("replica-priority")
-                if before not in (None, "0"):
-                    restore[other] = before
-                    self._run(other, client, "CONFIG", "SET", "replica-priority", "0")
+            if method == "any_synced_replica" and self.zero_loss:
+                # Every candidate must be able to catch up during the pause; otherwise make the choice
+                # deterministic instead (method target with the planned replica), so a resyncing replica
+                # never holds writes paused.
+                lagging = []
+                for candidate in candidates:
+                    try:
+                        ok, text = self._link_state(candidate, primary)
+                    except Exception as exc:  # noqa: BLE001 - an unreachable candidate is a lagging one
+                        ok, text = False, "%s: %s" % (candidate, describe_error(exc))
+                    if not ok:
+                        lagging.append(text)
+                if lagging:
+                    self.warnings.append("Not every replica Sentinel could promote is in sync (%s); making %s the "
+                                         "only candidate instead." % ("; ".join(lagging), target))
+                    method, candidates = "target", [target]
+                    plan = dict(plan, others=[c for c in plan["candidates"] if c != target])
+                    result["method"] = method
+            if method == "target":
+                link = self.info(target).get("master_link_status")
+                if link != "up":
+                    raise HaRedisError("The target %s has its replication link %s, expected up." % (target, link))
+                for other in plan["others"]:
+                    client = self.data(other)
+                    before = client.config_get("replica-priority").get("replica-priority")
+                    if before not in (None, "0"):
+                        restore[other] = before
+                        self._run(other, client, "CONFIG", "SET", "replica-priority", "0")
 
-            def sentinel_sees_priorities():
-                seen = dict((r["address"], r) for r in self.replicas(leader))
-                pending = [o for o in restore if seen.get(o, {}).get("priority") != 0]
-                t = seen.get(target)
-                ok = not pending and t is not None and t["healthy"]
-                return ok, "priority not yet 0 on %s; target %s flags %s" % (
-                    ", ".join(pending) or "none", target, ",".join(t["flags"]) if t else "not listed")
-            self.wait(deadline, sentinel_sees_priorities,
-                      "Sentinel %s to see replica-priority 0 on the other replicas" % leader)
+                def sentinel_sees_priorities():
+                    seen = dict((r["address"], r) for r in self.replicas(leader))
+                    pending = [o for o in restore if seen.get(o, {}).get("priority") != 0]
+                    t = seen.get(target)
+                    ok = not pending and t is not None and t["healthy"]
+                    return ok, "priority not yet 0 on %s; target %s flags %s" % (
+                        ", ".join(pending) or "none", target, ",".join(t["flags"]) if t else "not listed")
+                self.wait(deadline, sentinel_sees_priorities,
+                          "Sentinel %s to see replica-priority 0 on the other replicas" % leader)
 
             p_client = self.data(primary)
-            t_client = self.data(target)
             renew_at = [0.0]
 
             def renew_pause():
@@ -283,9 +349,17 @@ class Switchover:
                 goal = int(p_client.info("replication")["master_repl_offset"])
 
                 def caught_up():
-                    offset = int(t_client.info("replication").get("slave_repl_offset", -1))
-                    return offset >= goal, "target offset %d, primary offset %d" % (offset, goal)
-                self.wait(deadline, caught_up, "the target %s to reach the primary's offset" % target, renew_pause)
+                    behind = []
+                    for candidate in candidates:
+                        info = self.info(candidate)
+                        offset = int(info.get("slave_repl_offset", -1))
+                        if offset < goal or info.get("master_link_status") != "up":
+                            behind.append("%s at %d (link %s)" % (candidate, offset, info.get("master_link_status")))
+                    return not behind, "primary offset %d; behind: %s" % (goal, ", ".join(behind) or "none")
+                what = ("the target %s" % target if method == "target"
+                        else "every replica Sentinel could promote (%s)" % ", ".join(candidates))
+                self.wait(deadline, caught_up, "%s to reach the primary's offset" % what, renew_pause)
+                result["synced_replicas"] = list(candidates)
             else:
                 t_pause = time.monotonic()
 
@@ -297,10 +371,20 @@ class Switchover:
             failover_sent = True
 
             def promoted():
-                role = t_client.info("replication").get("role")
-                return role == "master", "target role %s" % role
-            self.wait(deadline, promoted, "Sentinel to promote %s" % target, renew_pause)
+                roles = []
+                for candidate in candidates:
+                    try:
+                        role = self.info(candidate).get("role")
+                    except Exception as exc:  # noqa: BLE001 - Sentinel kills connections while promoting
+                        role = describe_error(exc)
+                    if role == "master":
+                        return True, candidate
+                    roles.append("%s %s" % (candidate, role))
+                return False, "roles: %s" % ", ".join(roles)
+            target = self.wait(deadline, promoted, "Sentinel to promote %s" % (
+                target if method == "target" else "one of " + ", ".join(candidates)), renew_pause)
             result["write_pause_ms"] = int(round((time.monotonic() - t_pause) * 1000))
+            result["new_primary"] = target
 
             # The old primary follows the new one before any paused write can run on it.
             t_endpoint = parse_endpoint(target, DEFAULT_REDIS_PORT)
@@ -322,16 +406,16 @@ class Switchover:
                 paused = False
 
             def settled():
-                views = self.sentinel_views()
-                lagging = sorted(s for s, v in views.items() if v != target)
-                info = p_client.info("replication")
-                old = "%s %s:%s link %s" % (info.get("role"), info.get("master_host"), info.get("master_port"),
-                                            info.get("master_link_status"))
-                ok = (not lagging and info.get("role") == "slave"
-                      and addr(info.get("master_host"), info.get("master_port")) == target
-                      and info.get("master_link_status") == "up")
-                return ok, "Sentinels not yet naming %s: %s; old primary: %s" % (target, lagging or "none", old)
-            self.wait(deadline, settled, "every Sentinel to name %s and the old primary to replicate from it" % target)
+                # SENTINEL MASTER, not GET-MASTER-ADDR-BY-NAME: the latter names the promoted replica while the
+                # leader is still reconfiguring the other replicas, SENTINEL MASTER(S) (which clients such as
+                # redis-py use) only once the failover is over.
+                states = self.sentinel_states()
+                lagging = sorted("%s (%s)" % (s, v) for s, v in states.items() if v != target)
+                ok, old = self._link_state(primary, target)
+                return (ok and not lagging), "Sentinels not yet done with %s: %s; old primary %s" % (
+                    target, ", ".join(lagging) or "none", old)
+            self.wait(deadline, settled, "every Sentinel to end the failover on %s and the old primary to replicate "
+                      "from it" % target)
         finally:
             if paused:
                 self._unpause(primary)

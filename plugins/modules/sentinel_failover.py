@@ -14,10 +14,17 @@ description:
     O(primary_name) is; a majority of them must agree.
   - Nothing is done when O(avoid) is given and is not the primary, or when O(target) is the primary already;
     so a task with O(avoid) can be repeated (for example before restarting each node of a rolling upgrade).
-  - The new primary is O(target), or else the healthy replica with the lowest non-zero C(replica-priority)
-    and then the largest replication offset. Because C(SENTINEL FAILOVER) picks its own replica, the other
-    replicas get C(replica-priority 0) for the duration (restored afterwards, also on failure), and the
-    module waits until the Sentinel that runs the failover has seen that.
+  - With O(target), that replica becomes the primary. Because C(SENTINEL FAILOVER) picks its own replica, the
+    other replicas get C(replica-priority 0) for the duration (restored afterwards, also on failure), and the
+    module waits until the Sentinel that runs the failover has seen that (its next C(INFO) of each replica, up to
+    10 seconds). RV(method) is V(target).
+  - Without O(target), Sentinel chooses among its candidates (listed replicas that are not down or disconnected
+    and have a non-zero C(replica-priority)); nothing is changed on the replicas, so the switchover takes about a
+    second. With O(zero_loss=true), EVERY candidate must have the whole replication stream of the paused primary
+    before C(SENTINEL FAILOVER) is sent, so whichever one Sentinel promotes holds every acknowledged write.
+    RV(method) is V(any_synced_replica). When a candidate is not replicating with its link up before the pause,
+    the module warns and uses the O(target) method with the healthy replica that has the lowest non-zero
+    C(replica-priority), then the largest offset.
   - With O(zero_loss=true), writes on the primary are paused (C(CLIENT PAUSE WRITE), Redis 6.2 or newer) until
     the new primary has every acknowledged write and has been promoted; the old primary is then made a replica
     of the new one (C(REPLICAOF)) before it is unpaused, so it never accepts a write the new primary lacks.
@@ -79,8 +86,9 @@ attributes:
     support: none
     description: The switchover is reported in RV(old_primary), RV(new_primary) and RV(commands) instead.
 notes:
-  - Sentinels see a new C(replica-priority) on their next C(INFO) of the replica (every 10 seconds), so a
-    switchover takes a few seconds even though the write pause itself is short.
+  - With O(target), Sentinels see a new C(replica-priority) on their next C(INFO) of the replica (every 10
+    seconds), so a switchover takes a few seconds even though the write pause itself is short. Without O(target)
+    there is no such wait.
 seealso:
   - module: ha.redis.sentinel_monitor
 """
@@ -110,7 +118,9 @@ old_primary:
   type: str
   sample: 10.0.0.11:6379
 new_primary:
-  description: The primary after the run (the one that would be chosen, in check mode).
+  description:
+    - The primary after the run.
+    - In check mode, the one that would be chosen; without O(target), the one Sentinel will most likely choose.
   returned: always
   type: str
   sample: 10.0.0.12:6379
@@ -126,6 +136,19 @@ write_pause_ms:
   returned: when a switchover happened
   type: int
   sample: 120
+method:
+  description:
+    - How the new primary was chosen. V(target) when O(target) was given (or when a candidate was out of sync,
+      see the description); V(any_synced_replica) when Sentinel chose among replicas that all had every write.
+  returned: when a switchover was needed
+  type: str
+  sample: any_synced_replica
+synced_replicas:
+  description: The replicas that had reached the paused primary's offset before C(SENTINEL FAILOVER).
+  returned: when a switchover happened with O(zero_loss=true)
+  type: list
+  elements: str
+  sample: [10.0.0.12:6379, 10.0.0.13:6379]
 commands:
   description: Commands sent (or that would be sent in check mode), each prefixed with the node it went to.
   returned: always
@@ -155,7 +178,8 @@ from ansible_collections.ha.redis.plugins.module_utils._connection import (
 )
 from ansible_collections.ha.redis.plugins.module_utils._failover import Switchover
 
-RESULT_KEYS = ("changed", "old_primary", "new_primary", "elapsed", "write_pause_ms", "commands", "views", "msg")
+RESULT_KEYS = ("changed", "old_primary", "new_primary", "elapsed", "write_pause_ms", "commands", "views", "msg",
+               "method", "synced_replicas")
 
 
 def main():

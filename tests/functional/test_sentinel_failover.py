@@ -13,7 +13,8 @@ import time
 import redis
 from redis.sentinel import Sentinel
 
-RETURN_KEYS = {"changed", "old_primary", "new_primary", "elapsed", "write_pause_ms", "commands", "views", "msg"}
+RETURN_KEYS = {"changed", "old_primary", "new_primary", "elapsed", "write_pause_ms", "commands", "views", "msg",
+               "method", "synced_replicas"}
 
 
 class Writer(threading.Thread):
@@ -104,14 +105,40 @@ def test_switchover_to_target_loses_no_acknowledged_write(cluster, run_module, r
     assert result["changed"] is False and result["new_primary"] == target.address, result
 
 
-def test_avoid_moves_primary_and_repeat_is_noop(cluster, run_module):
+def test_avoid_without_target_waits_for_every_replica_and_loses_nothing(cluster, run_module):
+    """No target: every replica Sentinel could promote gets the paused primary's whole stream, then Sentinel
+    picks one itself; the replicas' priorities are never touched."""
     old = cluster.primary
     args = dict(sentinels=cluster.sentinel_addresses(), primary_name=cluster.name, avoid=old.address,
                 zero_loss=True)
-    result = run_module("sentinel_failover", args)
+    planned = run_module("sentinel_failover", args, check_mode=True)
+    assert planned["changed"] is True and planned["method"] == "any_synced_replica", planned
+    assert not any("replica-priority" in c for c in planned["commands"]), planned["commands"]
+    assert _role(old) == "master"
+
+    writer = Writer(cluster)
+    writer.start()
+    time.sleep(0.5)
+    try:
+        result = run_module("sentinel_failover", args)
+        time.sleep(0.5)
+    finally:
+        writer.stop()
     assert result.get("failed") is not True, result
-    assert result["changed"] is True and result["new_primary"] != old.address
-    assert _role(old) == "slave"
+    assert set(result) - {"invocation", "rc", "warnings"} <= RETURN_KEYS
+    assert result["changed"] is True and result["method"] == "any_synced_replica", result
+    assert sorted(result["synced_replicas"]) == sorted(r.address for r in cluster.replicas)
+    assert not any("replica-priority" in c for c in result["commands"]), result["commands"]
+    new = cluster.node_at(*result["new_primary"].split(":"))
+    assert new in cluster.replicas and _role(new) == "master" and _role(old) == "slave"
+    assert set(_sentinel_views(cluster).values()) == {new.address}
+    assert 0 < result["write_pause_ms"] < 5000
+    assert all(_priority(r) == "100" for r in cluster.replicas)
+    stored = set(int(x) for x in new.client().lrange("seq", 0, -1))
+    lost = [n for n in writer.acked if n not in stored]
+    assert len(writer.acked) > 50, "the writer made too little progress to prove anything"
+    assert lost == [], "%d acknowledged writes lost: %s" % (len(lost), lost[:20])
+
     again = run_module("sentinel_failover", args)
     assert again["changed"] is False, again
     assert "Nothing to do" in again["msg"]

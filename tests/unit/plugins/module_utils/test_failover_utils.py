@@ -65,3 +65,18 @@ def test_plan_commands_and_versions():
     assert fo.version_tuple("7.0.15") == (7, 0, 15)
     assert fo.version_tuple("6.2") == (6, 2, 0)
     assert fo.version_tuple("7.2.4-rc1") == (7, 2, 4)
+
+
+def test_promotion_candidates_are_sentinels_choices():
+    replicas = [replica(R1), replica(R2, link="err"), replica("10.0.0.4:6379", priority=0),
+                replica("10.0.0.5:6379", flags="slave,s_down"), replica("10.0.0.6:6379", flags="slave,disconnected")]
+    # a replica with its link down is still a candidate for Sentinel: it must catch up too
+    assert [r["address"] for r in fo.promotion_candidates(replicas)] == [R1, R2]
+    assert [r["address"] for r in fo.promotion_candidates(replicas, avoid=R1)] == [R2]
+
+
+def test_plan_commands_without_target_names_no_fixed_replica():
+    commands = fo.plan_commands(P, R1, [], "main", "s1:26379", True, 5000, method="any_synced_replica")
+    assert not any("replica-priority" in c for c in commands)
+    assert "%s: REPLICAOF <promoted replica, predicted 10.0.0.2 6379>" % P in commands
+    assert fo.plan_commands(P, R1, [], "main", "s1", True, 5000)[-3] == "%s: REPLICAOF 10.0.0.2 6379" % P
