@@ -6,7 +6,9 @@ state=.lab
 if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
   if [ -f "$state/containers" ]; then
     while read -r name; do
-      [ -n "$name" ] && docker rm -f "$name" >/dev/null 2>&1 || true
+      if [ -n "$name" ]; then
+        docker rm -f "$name" >/dev/null 2>&1 || true
+      fi
     done <"$state/containers"
   fi
   docker network rm ha-redis-lab >/dev/null 2>&1 || true

@@ -8,7 +8,8 @@ if [ ! -x .venv-sanity/bin/ansible-test ]; then
   core=$(.venv/bin/python -c 'import ansible.release as r; print(r.__version__)')
   .venv-sanity/bin/pip install -q "ansible-core==$core" redis
   req=$(.venv-sanity/bin/python -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_data/requirements
-  .venv-sanity/bin/pip install -q $(cat "$req"/sanity.*.txt | grep -v '^#' | sort -u)
+  mapfile -t pins < <(cat "$req"/sanity.*.txt | grep -v '^#' | sort -u)
+  .venv-sanity/bin/pip install -q "${pins[@]}"
 fi
 root=$PWD/build/sanity
 dest=$root/ansible_collections/ha/redis
@@ -22,7 +23,7 @@ ver=$("$OLDPWD/.venv-sanity/bin/python" -c 'from ansible_test._internal.python_r
 from ansible_test._internal.host_configs import NativePythonConfig as c
 print(g(c(version="3.11"))["pip"].replace(".", "_"))')
 mkdir -p ~/.ansible/test/cache
-[ -f ~/.ansible/test/cache/get_pip_$ver.py ] || cp "$OLDPWD/scripts/get_pip_offline.py" ~/.ansible/test/cache/get_pip_$ver.py
+[ -f ~/.ansible/test/cache/get_pip_"$ver".py ] || cp "$OLDPWD/scripts/get_pip_offline.py" ~/.ansible/test/cache/get_pip_"$ver".py
 rm -rf .collections
 git init -q && git add -A
 PATH="$OLDPWD/.venv-sanity/bin:$PATH" "$OLDPWD/.venv-sanity/bin/ansible-test" sanity --python 3.11 "$@"
