@@ -71,8 +71,8 @@ def collect():
 def table():
     lines = [BEGIN, "", "| variable | roles | type | default | meaning |", "|---|---|---|---|---|"]
     for name, row in sorted(collect().items()):
-        lines.append("| `%s` | %s | %s | %s | %s |" % (name, ", ".join(row["roles"]), row["type"], row["default"],
-                                                      row["description"]))
+        cells = (name, ", ".join(row["roles"]), row["type"], row["default"], row["description"])
+        lines.append("| `%s` | %s | %s | %s | %s |" % cells)
     lines += ["", END]
     return "\n".join(lines)
 
