@@ -131,19 +131,13 @@ def parse_endpoint(value, default_port):
     return Endpoint(str(host), port)
 
 
-def connect(endpoint, settings):
-    """Return a redis-py client for one node. Nothing is sent until the first command."""
+def client_kwargs(settings):
+    """redis-py keyword arguments for credentials, timeouts and TLS (shared by plain and Sentinel clients)."""
     kwargs = dict(
-        host=endpoint.host,
-        port=endpoint.port,
         username=settings.username,
         password=settings.password,
         socket_connect_timeout=settings.connect_timeout,
         socket_timeout=settings.command_timeout,
-        decode_responses=True,
-        # One attempt: callers poll against their own deadline and must see failures as they are.
-        retry=Retry(NoBackoff(), 0),
-        retry_on_timeout=False,
     )
     if settings.tls:
         kwargs.update(
@@ -154,7 +148,20 @@ def connect(endpoint, settings):
             ssl_cert_reqs="required" if settings.validate_certs else "none",
             ssl_check_hostname=False,
         )
-    return redis.Redis(**kwargs)
+    return kwargs
+
+
+def connect(endpoint, settings):
+    """Return a redis-py client for one node. Nothing is sent until the first command."""
+    return redis.Redis(
+        host=endpoint.host,
+        port=endpoint.port,
+        decode_responses=True,
+        # One attempt: callers poll against their own deadline and must see failures as they are.
+        retry=Retry(NoBackoff(), 0),
+        retry_on_timeout=False,
+        **client_kwargs(settings)
+    )
 
 
 def describe_error(exc):

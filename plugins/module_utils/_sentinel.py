@@ -21,6 +21,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 
 from ansible_collections.ha.redis.plugins.module_utils._connection import (
+    client_kwargs,
     connect,
     describe_error,
     parse_endpoint,
@@ -665,25 +666,6 @@ def report_lines(name, agreement, sentinels, nodes, replica_addresses):
 # --------------------------------------------------------------------------------------------------------------
 # Write probe: what a Sentinel-aware client sees
 # --------------------------------------------------------------------------------------------------------------
-def _client_kwargs(settings):
-    kwargs = dict(
-        username=settings.username,
-        password=settings.password,
-        socket_connect_timeout=settings.connect_timeout,
-        socket_timeout=settings.command_timeout,
-    )
-    if settings.tls:
-        kwargs.update(
-            ssl=True,
-            ssl_ca_certs=settings.ca_certs,
-            ssl_certfile=settings.client_cert_file,
-            ssl_keyfile=settings.client_key_file,
-            ssl_cert_reqs="required" if settings.validate_certs else "none",
-            ssl_check_hostname=False,
-        )
-    return kwargs
-
-
 def write_probe(sentinel_endpoints, name, data_settings, sentinel_settings, replicas, wait_ms=1000, token=None):
     """Write a key through ``master_for(name)``, WAIT for ``replicas``, read it back through ``slave_for(name)``.
 
@@ -694,13 +676,13 @@ def write_probe(sentinel_endpoints, name, data_settings, sentinel_settings, repl
     key = "ha-redis:probe:%s" % token
     result = dict(group=name, ok=False, primary=None, replicas_acknowledged=None, read_back=False, key=key, error=None)
     sentinel = redis_sentinel.Sentinel([(e.host, e.port) for e in sentinel_endpoints],
-                                       sentinel_kwargs=_client_kwargs(sentinel_settings),
-                                       decode_responses=True, **_client_kwargs(data_settings))
+                                       sentinel_kwargs=client_kwargs(sentinel_settings),
+                                       decode_responses=True, **client_kwargs(data_settings))
     master = replica = None
     try:
         host, port = sentinel.discover_master(name)
         result["primary"] = address(host, port)
-        master = sentinel.master_for(name, decode_responses=True, **_client_kwargs(data_settings))
+        master = sentinel.master_for(name, decode_responses=True, **client_kwargs(data_settings))
         master.set(key, token, ex=60)
         if replicas:
             acknowledged = int(master.execute_command("WAIT", replicas, wait_ms))
@@ -709,7 +691,7 @@ def write_probe(sentinel_endpoints, name, data_settings, sentinel_settings, repl
                 result["error"] = "%d of %d replicas acknowledged the write within %d ms" % (
                     acknowledged, replicas, wait_ms)
                 return result
-            replica = sentinel.slave_for(name, decode_responses=True, **_client_kwargs(data_settings))
+            replica = sentinel.slave_for(name, decode_responses=True, **client_kwargs(data_settings))
             seen = replica.get(key)
             result["read_back"] = seen == token
             if not result["read_back"]:
