@@ -64,3 +64,33 @@ options:
 requirements:
   - redis (Python library, redis-py 4.3 or newer; Debian package C(python3-redis))
 """
+
+    # Modules that act on one data node (the node itself, through loopback by default).
+    DATA_NODE = r"""
+options:
+  login_host:
+    description:
+      - Address of the data node. The roles run the module on the node itself and use loopback.
+    type: str
+    default: 127.0.0.1
+  login_port:
+    description:
+      - Port of the data node (the replication group's port).
+    type: int
+    default: 6379
+"""
+
+    # Modules that act on one Sentinel.
+    SENTINEL_NODE = r"""
+options:
+  login_host:
+    description:
+      - Address of the Sentinel. The roles run the module on the Sentinel's host and use loopback.
+    type: str
+    default: 127.0.0.1
+  login_port:
+    description:
+      - Port of the Sentinel.
+    type: int
+    default: 26379
+"""

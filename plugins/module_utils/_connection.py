@@ -47,6 +47,19 @@ def connection_argument_spec():
     )
 
 
+def node_argument_spec(default_port):
+    """Options of a module that acts on one node: connection options plus login_host and login_port.
+
+    Documented by the ``ha.redis.connection.data_node`` or ``ha.redis.connection.sentinel_node`` fragment.
+    """
+    spec = connection_argument_spec()
+    spec.update(
+        login_host=dict(type="str", default="127.0.0.1"),
+        login_port=dict(type="int", default=default_port),
+    )
+    return spec
+
+
 class HaRedisError(Exception):
     """A domain error: ``str()`` is one sentence for the operator; ``details`` carries the structured rest."""
 

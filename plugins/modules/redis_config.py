@@ -24,17 +24,8 @@ author:
   - ha.redis contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ha.redis.connection
+  - ha.redis.connection.data_node
 options:
-  login_host:
-    description:
-      - Address of the data node.
-    type: str
-    default: 127.0.0.1
-  login_port:
-    description:
-      - Port of the data node.
-    type: int
-    default: 6379
   config:
     description:
       - Settings to apply, name to value, with the names C(CONFIG GET) knows (lower case).
@@ -112,8 +103,8 @@ from ansible_collections.ha.redis.plugins.module_utils._connection import (
     ConnectionSettings,
     HaRedisError,
     connect,
-    connection_argument_spec,
     describe_error,
+    node_argument_spec,
     parse_endpoint,
 )
 from ansible_collections.ha.redis.plugins.module_utils._redis_config import (
@@ -129,10 +120,8 @@ from ansible_collections.ha.redis.plugins.module_utils._redis_config import (
 
 
 def main():
-    argument_spec = connection_argument_spec()
+    argument_spec = node_argument_spec(DEFAULT_REDIS_PORT)
     argument_spec.update(
-        login_host=dict(type="str", default="127.0.0.1"),
-        login_port=dict(type="int", default=DEFAULT_REDIS_PORT),
         config=dict(type="dict", required=True),
         rewrite=dict(type="bool", default=True),
     )

@@ -23,17 +23,8 @@ author:
   - ha.redis contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ha.redis.connection
+  - ha.redis.connection.data_node
 options:
-  login_host:
-    description:
-      - Address of the data node to configure.
-    type: str
-    default: 127.0.0.1
-  login_port:
-    description:
-      - Port of the data node to configure.
-    type: int
-    default: 6379
   role:
     description:
       - V(replica) makes the node replicate from O(primary_host):O(primary_port).
@@ -119,8 +110,8 @@ from ansible_collections.ha.redis.plugins.module_utils._connection import (
     ConnectionSettings,
     HaRedisError,
     connect,
-    connection_argument_spec,
     describe_error,
+    node_argument_spec,
     parse_endpoint,
 )
 from ansible_collections.ha.redis.plugins.module_utils._redis_config import (
@@ -135,10 +126,8 @@ def _summary(state):
 
 
 def main():
-    argument_spec = connection_argument_spec()
+    argument_spec = node_argument_spec(DEFAULT_REDIS_PORT)
     argument_spec.update(
-        login_host=dict(type="str", default="127.0.0.1"),
-        login_port=dict(type="int", default=DEFAULT_REDIS_PORT),
         role=dict(type="str", choices=["primary", "replica"], default="replica"),
         primary_host=dict(type="str", aliases=["master_host"]),
         primary_port=dict(type="int", default=DEFAULT_REDIS_PORT, aliases=["master_port"]),

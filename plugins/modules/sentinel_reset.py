@@ -25,17 +25,8 @@ author:
   - ha.redis contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ha.redis.connection
+  - ha.redis.connection.sentinel_node
 options:
-  login_host:
-    description:
-      - Address of the Sentinel.
-    type: str
-    default: 127.0.0.1
-  login_port:
-    description:
-      - Port of the Sentinel.
-    type: int
-    default: 26379
   primary_name:
     description:
       - Name of the replication group (Sentinel's master name).
@@ -142,8 +133,8 @@ from ansible_collections.ha.redis.plugins.module_utils._connection import (
     Deadline,
     HaRedisError,
     connect,
-    connection_argument_spec,
     describe_error,
+    node_argument_spec,
     parse_endpoint,
 )
 from ansible_collections.ha.redis.plugins.module_utils._sentinel_reset import (
@@ -158,10 +149,8 @@ from ansible_collections.ha.redis.plugins.module_utils._sentinel_reset import (
 
 
 def main():
-    argument_spec = connection_argument_spec()
+    argument_spec = node_argument_spec(DEFAULT_SENTINEL_PORT)
     argument_spec.update(
-        login_host=dict(type="str", default="127.0.0.1"),
-        login_port=dict(type="int", default=DEFAULT_SENTINEL_PORT),
         primary_name=dict(type="str", required=True, aliases=["master_name"]),
         expected_sentinels=dict(type="int", required=True),
         expected_replicas=dict(type="int", required=True),
