@@ -298,6 +298,9 @@ class Lab:
             "redis_systemd_private_users": False,
             "redis_password": DATA_PASSWORD,
             "redis_sentinel_password": SENTINEL_PASSWORD,
+            # ACL mode (the default) also has a replication user and a Sentinel user on the data nodes.
+            "redis_replication_password": "bench-replication-secret",
+            "redis_sentinel_auth_password": "bench-sentinel-auth-secret",
             "redis_primary_groups": [{"name": GROUP, "port": 6379, "initial_primary": names[0]}],
         }
         group_vars.update(self.group_vars)
