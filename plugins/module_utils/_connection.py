@@ -47,6 +47,21 @@ def connection_argument_spec():
     )
 
 
+def reply_text(value):
+    """A reply element as text (raw replies may be bytes when a client does not decode)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def pairs_to_dict(reply):
+    """``[k1, v1, k2, v2, ...]`` (a raw SENTINEL or ACL reply entry) or a dict -> ``{k: v}`` of strings."""
+    if isinstance(reply, dict):
+        return {str(reply_text(k)): reply_text(v) for k, v in reply.items()}
+    reply = list(reply or [])
+    return {str(reply_text(k)): reply_text(v) for k, v in zip(reply[0::2], reply[1::2])}
+
+
 def node_argument_spec(default_port):
     """Options of a module that acts on one node: connection options plus login_host and login_port.
 

@@ -37,19 +37,13 @@ from ansible_collections.ha.redis.plugins.module_utils._connection import (
     HaRedisError,
     connect,
     describe_error,
+    pairs_to_dict,
     parse_endpoint,
     run_parallel,
 )
 
 BAD_FLAGS = ("s_down", "o_down", "disconnected")
 POLL = 0.005
-
-
-def pairs(reply):
-    if isinstance(reply, dict):
-        return dict((str(k), v) for k, v in reply.items())
-    reply = list(reply or [])
-    return dict((str(k), v) for k, v in zip(reply[0::2], reply[1::2]))
 
 
 def addr(host, port):
@@ -86,7 +80,7 @@ def agreed_primary(views, total):
 
 
 def replica_summary(entry):
-    d = pairs(entry)
+    d = pairs_to_dict(entry)
     flags = [f for f in str(d.get("flags", "")).split(",") if f]
     return dict(
         address=addr(d.get("ip"), d.get("port")),
@@ -209,7 +203,7 @@ class Switchover:
     def sentinel_states(self):
         """{sentinel: primary 'host:port' from SENTINEL MASTER, 'failover in progress', or an error text}."""
         def ask(address):
-            state = pairs(self.sentinel(address).execute_command("SENTINEL", "MASTER", self.name))
+            state = pairs_to_dict(self.sentinel(address).execute_command("SENTINEL", "MASTER", self.name))
             flags = str(state.get("flags", ""))
             if "failover_in_progress" in flags or state.get("failover-state", "none") not in ("none", None):
                 return "failover in progress"

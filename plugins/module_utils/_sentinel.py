@@ -24,7 +24,9 @@ from ansible_collections.ha.redis.plugins.module_utils._connection import (
     client_kwargs,
     connect,
     describe_error,
+    pairs_to_dict,
     parse_endpoint,
+    reply_text,
     run_parallel,
 )
 
@@ -44,20 +46,6 @@ DEFAULT_MAX_LAG_SECONDS = 10
 # --------------------------------------------------------------------------------------------------------------
 # Parsing (pure)
 # --------------------------------------------------------------------------------------------------------------
-def _text(value):
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value
-
-
-def pairs_to_dict(reply):
-    """``[k1, v1, k2, v2, ...]`` (a raw SENTINEL reply entry) or a dict -> ``{k: v}`` of strings."""
-    if isinstance(reply, dict):
-        return {str(_text(k)): _text(v) for k, v in reply.items()}
-    reply = list(reply or [])
-    return {str(_text(k)): _text(v) for k, v in zip(reply[0::2], reply[1::2])}
-
-
 def split_flags(value):
     """Sentinel ``flags`` field (``"master,s_down"``) -> list of flag names."""
     if value is None:
@@ -85,7 +73,7 @@ def address(host, port):
 def parse_kv_line(value):
     """``ip=10.0.0.2,port=6379,state=online`` -> dict (INFO ``slaveN`` lines); dicts pass through."""
     if isinstance(value, dict):
-        return {str(k): _text(v) for k, v in value.items()}
+        return {str(k): reply_text(v) for k, v in value.items()}
     result = {}
     for part in str(value).split(","):
         if "=" in part:
@@ -99,7 +87,7 @@ def parse_info(value):
     if isinstance(value, dict):
         return {str(k): v for k, v in value.items()}
     result = {}
-    for raw_line in str(_text(value) or "").splitlines():
+    for raw_line in str(reply_text(value) or "").splitlines():
         line = raw_line.strip()
         if not line or line.startswith("#") or ":" not in line:
             continue
@@ -260,7 +248,7 @@ def group_view_from_replies(name, master, replicas, sentinels, ckquorum):
         view.ckquorum_message = str(ckquorum).strip()
     else:
         view.ckquorum_ok = True
-        view.ckquorum_message = str(_text(ckquorum)).strip()
+        view.ckquorum_message = str(reply_text(ckquorum)).strip()
     return view
 
 
@@ -276,7 +264,7 @@ def collect_sentinel(client, sentinel_address, names=None):
         raise masters
     state.reachable = True
     state.monitored = sorted(pairs_to_dict(e).get("name") for e in masters or [])
-    state.myid = None if isinstance(myid, Exception) else _text(myid)
+    state.myid = None if isinstance(myid, Exception) else reply_text(myid)
     if not isinstance(server, Exception):
         state.version = parse_info(server).get("redis_version")
         if state.version is not None:

@@ -9,7 +9,7 @@ Private to the collection: the interface may change between releases.
 
 from __future__ import annotations
 
-from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError, describe_error
+from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError, describe_error, pairs_to_dict
 
 MASK = "********"
 SECRET_SETTINGS = frozenset(["auth-pass"])
@@ -32,13 +32,6 @@ def show(name, value):
     if name in SECRET_SETTINGS:
         return MASK if value not in (None, "") else ""
     return value
-
-
-def pairs(reply):
-    if isinstance(reply, dict):
-        return dict((str(k), v) for k, v in reply.items())
-    reply = list(reply or [])
-    return dict((str(k), v) for k, v in zip(reply[0::2], reply[1::2]))
 
 
 def _unquote(text):
@@ -81,7 +74,7 @@ def read_monitor(client, name, config_text=None):
     ``host``, ``port``, ``quorum`` and ``settings`` (every field SENTINEL MASTER reports, plus the unreported
     ones found in ``config_text``)."""
     try:
-        reply = pairs(client.execute_command("SENTINEL", "MASTER", name))
+        reply = pairs_to_dict(client.execute_command("SENTINEL", "MASTER", name))
     except Exception as exc:
         if NO_SUCH_MASTER in str(exc).lower():
             return None
