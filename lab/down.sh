@@ -14,5 +14,4 @@ if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
   docker network rm ha-redis-lab >/dev/null 2>&1 || true
 fi
 rm -f "$state/containers" inventory/lab/hosts.yml
-rm -rf .cache/facts
 echo "lab: removed" >&2

@@ -29,7 +29,6 @@ for i in $(seq 1 "$size"); do
     continue
   fi
   docker rm -f "$name" >/dev/null 2>&1 || true
-  rm -f ".cache/facts/lab-$i"  # a new container: the cached facts of the old one must not be trusted
   docker run -d --name "$name" --hostname "lab-$i" --network "$network" --label ha-redis-lab=1 \
     --cap-add SYS_ADMIN --cgroupns=host --tmpfs /run --tmpfs /run/lock \
     -v /sys/fs/cgroup:/sys/fs/cgroup:rw --stop-signal SIGRTMIN+3 \
