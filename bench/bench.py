@@ -59,7 +59,9 @@ TARGETS = {
     "rerun": "< 10 s, changed = 0",
     "deploy_9": "<= 1.5 x deploy_3",
     "verify_module": "< 0.5 s",
+    "verify_module_9": "< 1 s",
     "switchover_write_gap": "< 1000 ms",
+    "switchover_write_gap_addr": "< 1000 ms",
 }
 
 RECAP_LINE = re.compile(
@@ -411,7 +413,7 @@ def parse_recap(text):
 class Writer:
     """tests/tools/writer.py against a lab's Sentinels, in its own process group, bounded in time."""
 
-    def __init__(self, lab, tag, max_seconds):
+    def __init__(self, lab, tag, max_seconds, discovery="masters"):
         self.lab = lab
         self.tag = tag
         self.max_seconds = max_seconds
@@ -419,7 +421,8 @@ class Writer:
         self.ready_file = WORK / ("%s.ready" % tag)
         self.out = WORK / ("%s.writer.json" % tag)
         self.env = dict(os.environ, HA_REDIS_PASSWORD=DATA_PASSWORD, HA_REDIS_SENTINEL_PASSWORD=SENTINEL_PASSWORD)
-        self.base = [str(PYTHON), str(WRITER), "--name", GROUP, "--key", "ha-redis-bench:%s" % tag]
+        self.base = [str(PYTHON), str(WRITER), "--name", GROUP, "--key", "ha-redis-bench:%s" % tag,
+                     "--discovery", discovery]
         for s in lab.sentinels():
             self.base += ["--sentinel", s]
 
@@ -536,6 +539,10 @@ UNITS = {
     "rerun_changed": "tasks",
     "verify_module": "s",
     "switchover_write_gap": "ms",
+    "switchover_write_gap_addr": "ms",
+    "upgrade_write_gap_addr": "ms",
+    "verify_module_5": "s",
+    "verify_module_9": "s",
     "switchover_module_pause": "ms",
     "switchover_lost_writes": "writes",
     "upgrade_write_gap": "ms",
@@ -554,12 +561,16 @@ LABELS = [
     ("verify_gate", "Verification gate alone, verify.yml wall time (3 hosts)"),
     ("verify_module", "sentinel_quorum module's own elapsed (3 hosts)"),
     ("switchover_total", "Switchover, switchover.yml wall time (3 hosts)"),
-    ("switchover_write_gap", "Switchover: client-visible write pause (writer's longest gap)"),
+    ("verify_module_5", "sentinel_quorum module's own elapsed (5 hosts)"),
+    ("verify_module_9", "sentinel_quorum module's own elapsed (9 hosts)"),
+    ("switchover_write_gap", "Switchover: client-visible write pause, redis-py client (SENTINEL MASTERS)"),
+    ("switchover_write_gap_addr", "Switchover: client-visible write pause, GET-MASTER-ADDR-BY-NAME client"),
     ("switchover_module_pause", "Switchover: module's write_pause_ms"),
     ("switchover_lost_writes", "Switchover: acknowledged writes lost"),
     ("deploy_3_pinned", "Cold deploy pinned to %s, 3 hosts (upgrade lab)" % PINNED_OLD),
     ("upgrade_total", "Rolling upgrade to %s, rolling_upgrade.yml wall time (3 hosts)" % PINNED_NEW),
-    ("upgrade_write_gap", "Rolling upgrade: longest write gap"),
+    ("upgrade_write_gap", "Rolling upgrade: longest write gap, redis-py client (SENTINEL MASTERS)"),
+    ("upgrade_write_gap_addr", "Rolling upgrade: longest write gap, GET-MASTER-ADDR-BY-NAME client"),
     ("upgrade_lost_writes", "Rolling upgrade: acknowledged writes lost"),
     ("upgrade_module_pause", "Rolling upgrade: longest write_pause_ms of the module's switchovers"),
 ]
@@ -573,6 +584,17 @@ def log(msg):
 def write_pauses(text):
     """The modules' write pauses as switchover.yml / rolling_upgrade.yml print them: 'write pause 123.4 ms'."""
     return [float(x) for x in re.findall(r"write pause\s+([0-9]+(?:\.[0-9]+)?)\s*ms", text)]
+
+
+def quorum_module_time(lab, tag, args):
+    """The sentinel_quorum module's own ``elapsed`` on this lab (bench/quorum.yml)."""
+    done = lab.playbook(BENCH / "quorum.yml", tag, args.timeout)
+    match = re.search(r"BENCH_QUORUM elapsed=([0-9.]+) attempts=(\d+) problems=(\d+)", done.text)
+    if not match:
+        raise BenchError("no BENCH_QUORUM line in the output")
+    if int(match.group(3)):
+        raise BenchError("the gate found %s problem(s)" % match.group(3))
+    return float(match.group(1))
 
 
 def three_host_run(run, res, args):
@@ -601,17 +623,30 @@ def three_host_run(run, res, args):
         except BenchError as exc:
             res.error("verify_gate run %d" % run, exc)
         try:
-            done = lab.playbook(BENCH / "quorum.yml", "quorum3-run%d" % run, args.timeout)
-            match = re.search(r"BENCH_QUORUM elapsed=([0-9.]+) attempts=(\d+) problems=(\d+)", done.text)
-            if not match:
-                raise BenchError("no BENCH_QUORUM line in the output")
-            res.add("verify_module", float(match.group(1)), run=run, attempts=int(match.group(2)),
-                    problems=int(match.group(3)))
+            res.add("verify_module", quorum_module_time(lab, "quorum3-run%d" % run, args), run=run)
         except BenchError as exc:
             res.error("verify_module run %d" % run, exc)
         switchover(lab, run, res, args)
     finally:
         lab.down()
+
+
+def with_writers(writers, operation):
+    """Start every writer, run ``operation()``, stop them all; return its result and [(summary, checked)]."""
+    started = []
+    try:
+        for writer in writers:
+            writer.start()
+            started.append(writer)
+        outcome = operation()
+    except BaseException:
+        for writer in started:
+            try:
+                writer.stop()
+            except BenchError:
+                writer.kill()
+        raise
+    return outcome, [writer.stop() for writer in writers]
 
 
 def switchover(lab, run, res, args):
@@ -622,21 +657,22 @@ def switchover(lab, run, res, args):
     # After a cold deploy the primary is the inventory's initial_primary (bench-1): move it away, Sentinel picks.
     extra = {"redis_switchover_from": "bench-1"}
     extra.update(args.switchover_vars)
-    writer = Writer(lab, "switchover-run%d" % run, args.timeout + 60)
+    writers = [Writer(lab, "switchover-run%d" % run, args.timeout + 60),
+               Writer(lab, "switchover-addr-run%d" % run, args.timeout + 60, discovery="addr")]
     try:
-        writer.start()
-        try:
-            done = lab.playbook(playbook, "switchover3-run%d" % run, args.timeout, extra_vars=extra)
-        finally:
-            summary, checked = writer.stop()
+        done, results = with_writers(writers, lambda: lab.playbook(
+            playbook, "switchover3-run%d" % run, args.timeout, extra_vars=extra))
     except BenchError as exc:
         res.error("switchover run %d" % run, exc)
         return
+    (summary, checked), (summary_addr, checked_addr) = results
     primaries = summary.get("primaries_seen", [])
     res.add("switchover_total", done.seconds, run=run, primaries_seen=primaries)
     res.add("switchover_write_gap", summary["longest_write_gap_ms"], run=run, errors=summary["errors"],
             acknowledged=summary["acknowledged"])
-    res.add("switchover_lost_writes", checked["lost"], run=run)
+    res.add("switchover_write_gap_addr", summary_addr["longest_write_gap_ms"], run=run,
+            errors=summary_addr["errors"], acknowledged=summary_addr["acknowledged"])
+    res.add("switchover_lost_writes", checked["lost"] + checked_addr["lost"], run=run)
     pauses = write_pauses(done.text)
     if pauses:
         res.add("switchover_module_pause", pauses[-1], run=run)
@@ -655,6 +691,7 @@ def deploy_run(size, run, res, args):
         done = lab.playbook(ROOT / "playbooks" / "site.yml", "deploy%d-run%d" % (size, run),
                             args.timeout + 30 * size)
         res.add("deploy_%d" % size, done.seconds, run=run, slowest_tasks=slowest_tasks(done.text))
+        res.add("verify_module_%d" % size, quorum_module_time(lab, "quorum%d-run%d" % (size, run), args), run=run)
     except BenchError as exc:
         res.error("deploy_%d run %d" % (size, run), exc)
     finally:
@@ -674,21 +711,22 @@ def upgrade_run(run, res, args):
         before = lab.package_versions()
         if set(before.values()) != {PINNED_OLD}:
             raise BenchError("after the pinned deploy the hosts run %s, expected %s" % (before, PINNED_OLD))
-        writer = Writer(lab, "upgrade-run%d" % run, args.timeout + 60)
-        writer.start()
-        try:
-            extra = dict(args.upgrade_vars)
-            extra.setdefault("redis_package_version", PINNED_NEW)
-            done = lab.playbook(playbook, "upgrade3-run%d" % run, args.timeout, extra_vars=extra)
-        finally:
-            summary, checked = writer.stop()
+        writers = [Writer(lab, "upgrade-run%d" % run, args.timeout + 60),
+                   Writer(lab, "upgrade-addr-run%d" % run, args.timeout + 60, discovery="addr")]
+        extra = dict(args.upgrade_vars)
+        extra.setdefault("redis_package_version", PINNED_NEW)
+        done, results = with_writers(writers, lambda: lab.playbook(
+            playbook, "upgrade3-run%d" % run, args.timeout, extra_vars=extra))
+        (summary, checked), (summary_addr, checked_addr) = results
         after = lab.package_versions()
         if set(after.values()) != {PINNED_NEW}:
             raise BenchError("after the rolling upgrade the hosts run %s, expected %s" % (after, PINNED_NEW))
         res.add("upgrade_total", done.seconds, run=run, versions_before=before, versions_after=after)
         res.add("upgrade_write_gap", summary["longest_write_gap_ms"], run=run, errors=summary["errors"],
                 primaries_seen=summary.get("primaries_seen", []))
-        res.add("upgrade_lost_writes", checked["lost"], run=run)
+        res.add("upgrade_write_gap_addr", summary_addr["longest_write_gap_ms"], run=run,
+                errors=summary_addr["errors"])
+        res.add("upgrade_lost_writes", checked["lost"] + checked_addr["lost"], run=run)
         pauses = write_pauses(done.text)
         if pauses:
             res.add("upgrade_module_pause", max(pauses), run=run, switchovers=len(pauses), pauses_ms=pauses)
@@ -727,11 +765,15 @@ def verdicts(summary):
         judge("verify_module", med["verify_module"] < 0.5, "median %.3f s" % med["verify_module"])
     else:
         judge("verify_module", None, "not measured")
-    if "switchover_write_gap" in med:
-        judge("switchover_write_gap", med["switchover_write_gap"] < 1000,
-              "median %.0f ms" % med["switchover_write_gap"])
+    if "verify_module_9" in med:
+        judge("verify_module_9", med["verify_module_9"] < 1, "median %.3f s" % med["verify_module_9"])
     else:
-        judge("switchover_write_gap", None, "not measured")
+        judge("verify_module_9", None, "not measured")
+    for key in ("switchover_write_gap", "switchover_write_gap_addr"):
+        if key in med:
+            judge(key, med[key] < 1000, "median %.0f ms" % med[key])
+        else:
+            judge(key, None, "not measured")
     return out
 
 

@@ -1,9 +1,18 @@
 """A Sentinel-aware writer that records every acknowledged write, for zero-loss tests and benchmarks.
 
-It asks the Sentinels for the current primary of a group (redis-py's Sentinel client, as applications do),
-appends sequence numbers to a list, and records each acknowledgement and each error with a timestamp. It stops
+It asks the Sentinels for the current primary of a group, appends sequence numbers to a list, and records
+each acknowledgement and each error with a timestamp. It stops
 after ``--duration`` seconds or when ``--stop-file`` appears, then writes a JSON summary with the longest time
 between two acknowledged writes (the write unavailability a client saw).
+
+Two ways of asking, because clients differ and Sentinel answers them at different moments of a failover:
+
+- ``--discovery masters`` (default): redis-py's Sentinel client, which reads ``SENTINEL MASTERS``. The Sentinel
+  that leads a failover reports the new primary there only once the whole failover is over (every replica
+  reconfigured).
+- ``--discovery addr``: a client that asks ``SENTINEL GET-MASTER-ADDR-BY-NAME`` (the command the Sentinel client
+  guidelines describe) of the Sentinels in order, after every failed write. Sentinel names the promoted replica
+  there as soon as it has seen the promotion.
 
 ``--check SUMMARY`` reads a summary back, asks the Sentinels for the primary now, and reports how many
 acknowledged writes that primary does not hold. It exits 1 if any is lost.
@@ -17,6 +26,7 @@ import os
 import sys
 import time
 
+import redis
 from redis.exceptions import RedisError
 from redis.sentinel import Sentinel
 
@@ -34,6 +44,9 @@ def parse_args(argv):
     parser.add_argument("--stop-file", help="stop as soon as this file exists")
     parser.add_argument("--ready-file", help="create this file once the first write is acknowledged")
     parser.add_argument("--out", help="write the JSON summary here (default: stdout)")
+    parser.add_argument("--discovery", choices=["masters", "addr"], default="masters",
+                        help="how the primary is found: redis-py's Sentinel client (SENTINEL MASTERS) or "
+                             "SENTINEL GET-MASTER-ADDR-BY-NAME after every failed write")
     parser.add_argument("--check", metavar="SUMMARY", help="verify a summary against the current primary")
     return parser.parse_args(argv)
 
@@ -49,14 +62,56 @@ def sentinel_client(args):
     return Sentinel(addresses, sentinel_kwargs=sentinel_kwargs, socket_timeout=args.timeout, password=password)
 
 
+class AddrClient:
+    """Asks SENTINEL GET-MASTER-ADDR-BY-NAME (first Sentinel that answers) and writes there; asks again after an
+    error. Has the rpush() the writer needs."""
+
+    def __init__(self, args):
+        self.args = args
+        self.name = args.name
+        self.sentinels = []
+        sentinel_password = os.environ.get(args.sentinel_password_env) or None
+        for item in args.sentinel:
+            host, _sep, port = item.rpartition(":")
+            self.sentinels.append(redis.Redis(host=host.strip("[]"), port=int(port), password=sentinel_password,
+                                              socket_timeout=args.timeout, socket_connect_timeout=args.timeout))
+        self.password = os.environ.get(args.password_env) or None
+        self.client = None
+
+    def discover_master(self, name):
+        for sentinel in self.sentinels:
+            try:
+                reply = sentinel.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)
+            except (RedisError, OSError):
+                continue
+            if reply:
+                return reply[0].decode() if isinstance(reply[0], bytes) else reply[0], int(reply[1])
+        raise redis.exceptions.ConnectionError("no Sentinel named a primary for %s" % name)
+
+    def rpush(self, key, value):
+        if self.client is None:
+            host, port = self.discover_master(self.name)
+            self.client = redis.Redis(host=host, port=port, password=self.password,
+                                      socket_timeout=self.args.timeout, socket_connect_timeout=self.args.timeout)
+        try:
+            return self.client.rpush(key, value)
+        except (RedisError, OSError):
+            self.client.close()
+            self.client = None
+            raise
+
+
 def longest_gap(times):
     gaps = [b - a for a, b in zip(times, times[1:])]
     return max(gaps) if gaps else 0.0
 
 
 def write(args):
-    sentinel = sentinel_client(args)
-    primary = sentinel.master_for(args.name, socket_timeout=args.timeout, socket_connect_timeout=args.timeout)
+    if args.discovery == "addr":
+        sentinel = primary = AddrClient(args)
+    else:
+        sentinel = sentinel_client(args)
+        primary = sentinel.master_for(args.name, socket_timeout=args.timeout, socket_connect_timeout=args.timeout)
     started = time.time()
     deadline = time.monotonic() + args.duration
     acked, ack_times, errors = [], [], []
@@ -87,6 +142,7 @@ def write(args):
     summary = {
         "key": args.key,
         "name": args.name,
+        "discovery": args.discovery,
         "attempted": seq,
         "acknowledged": len(acked),
         "acked": acked,
