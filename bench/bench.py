@@ -351,9 +351,10 @@ class Lab:
         if extra_vars:
             cmd += ["-e", json.dumps(extra_vars)]
         log_path = WORK / "logs" / ("%s.log" % name)
-        t0 = time.monotonic()
+        t0, busy0 = time.monotonic(), busy_cpu_seconds()
         rc = run_bounded(cmd, timeout, log_path, env=self.env())
         seconds = time.monotonic() - t0
+        self.last_cpu_seconds = round(busy_cpu_seconds() - busy0, 1)
         text = log_path.read_text(encoding="utf-8", errors="replace")
         recap = parse_recap(text)
         if rc != 0:
@@ -377,6 +378,14 @@ class Lab:
             proc = sh(["docker", "exec", name, "dpkg-query", "-W", "-f", "${Version}", "redis-server"], check=False)
             versions[host] = proc.stdout.strip() if proc.returncode == 0 else None
         return versions
+
+
+def busy_cpu_seconds():
+    """CPU time the whole machine (controller and containers alike) has spent not idle, from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as handle:
+        fields = [int(x) for x in handle.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 TASK_TIME = re.compile(r"^(?P<task>.+?) -+ (?P<seconds>[0-9.]+)s$")
@@ -603,14 +612,16 @@ def three_host_run(run, res, args):
         log("run %d: 3-host lab up (not timed): %.1f s" % (run, lab.up()))
         try:
             done = lab.playbook(ROOT / "playbooks" / "site.yml", "deploy3-run%d" % run, args.timeout)
-            res.add("deploy_3", done.seconds, run=run, slowest_tasks=slowest_tasks(done.text))
+            res.add("deploy_3", done.seconds, run=run, cpu_seconds=lab.last_cpu_seconds,
+                    slowest_tasks=slowest_tasks(done.text))
         except BenchError as exc:
             res.error("deploy_3 run %d" % run, exc)
             return
         try:
             done = lab.playbook(ROOT / "playbooks" / "site.yml", "rerun3-run%d" % run, args.timeout)
             recap = done.recap
-            res.add("rerun", done.seconds, run=run, slowest_tasks=slowest_tasks(done.text))
+            res.add("rerun", done.seconds, run=run, cpu_seconds=lab.last_cpu_seconds,
+                    slowest_tasks=slowest_tasks(done.text))
             res.add("rerun_changed", sum(h["changed"] for h in recap.values()), run=run,
                     recap={h: v["changed"] for h, v in recap.items()})
             if not recap:
@@ -690,7 +701,8 @@ def deploy_run(size, run, res, args):
         log("run %d: %d-host lab up (not timed): %.1f s" % (run, size, lab.up()))
         done = lab.playbook(ROOT / "playbooks" / "site.yml", "deploy%d-run%d" % (size, run),
                             args.timeout + 30 * size)
-        res.add("deploy_%d" % size, done.seconds, run=run, slowest_tasks=slowest_tasks(done.text))
+        res.add("deploy_%d" % size, done.seconds, run=run, cpu_seconds=lab.last_cpu_seconds,
+                slowest_tasks=slowest_tasks(done.text))
         res.add("verify_module_%d" % size, quorum_module_time(lab, "quorum%d-run%d" % (size, run), args), run=run)
     except BenchError as exc:
         res.error("deploy_%d run %d" % (size, run), exc)
@@ -815,6 +827,18 @@ def write_markdown(path, data):
             lines.append("| %s | %s | %s | %s | %d |" % (label, cells[0], cells[1], cells[2], s["runs"]))
         else:
             lines.append("| %s | not measured | | | 0 |" % label)
+    cpu_rows = []
+    for key in ("deploy_3", "deploy_5", "deploy_9", "rerun"):
+        cpu = [d["cpu_seconds"] for d in data.get("samples", []) if d.get("metric") == key and "cpu_seconds" in d]
+        if cpu and key in summary:
+            wall, busy = summary[key]["median"], statistics.median(cpu)
+            cpu_rows.append("| %s | %.1f s | %.1f s | %.0f%% of %d CPUs | %.1f s |"
+                            % (key, wall, busy, 100 * busy / (wall * m["nproc"]), m["nproc"], busy / m["nproc"]))
+    if cpu_rows:
+        lines += ["", "Where the time goes: CPU time the whole machine (controller and containers) spent during the "
+                  "playbook, medians. When the machine is busy nearly all the time, the last column (CPU time / "
+                  "CPUs) is a floor no playbook order can beat on this machine.", "",
+                  "| figure | wall | CPU time | busy | CPU time / CPUs |", "|---|---:|---:|---:|---:|"] + cpu_rows
     lines += ["", "| target | verdict | measured |", "|---|---|---|"]
     for key, v in data["targets"].items():
         lines.append("| %s: %s | %s | %s |" % (key, v["target"], v["verdict"], v["detail"]))
