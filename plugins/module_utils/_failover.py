@@ -44,6 +44,22 @@ from ansible_collections.ha.redis.plugins.module_utils._connection import (
 
 BAD_FLAGS = ("s_down", "o_down", "disconnected")
 POLL = 0.005
+# Sentinel sends INFO to a replica every 10 s, and every second while a failover runs; it sees a promotion only
+# in an INFO reply, and names the new primary (GET-MASTER-ADDR-BY-NAME, hello messages to the other Sentinels)
+# from then on. Its first INFO after SENTINEL FAILOVER goes out as soon as the last reply is a second old: when
+# that is before the promoted replica has run SLAVEOF NO ONE (three timer ticks, 0.15-0.3 s after SENTINEL
+# FAILOVER), the promotion is seen a second later only. Starting when the last reply is INFO_AGE_MS old puts that
+# first INFO just after the promotion.
+INFO_PERIOD_MS = 10000
+INFO_AGE_MS = 560
+
+
+def failover_start_delay(info_age_ms, wanted_age_ms=INFO_AGE_MS, period_ms=INFO_PERIOD_MS):
+    """Seconds to wait until a replica's last INFO reply to Sentinel (``info-refresh`` of SENTINEL REPLICAS, in
+    ms) is ``wanted_age_ms`` old on Sentinel's cycle of ``period_ms``; None when the age is unknown."""
+    if info_age_ms is None or info_age_ms < 0:
+        return None
+    return ((wanted_age_ms - info_age_ms) % period_ms) / 1000.0
 
 
 def addr(host, port):
@@ -88,6 +104,7 @@ def replica_summary(entry):
         healthy=not any(f in flags for f in BAD_FLAGS) and d.get("master-link-status", "ok") == "ok",
         priority=int(d.get("slave-priority", 100)),
         offset=int(d.get("slave-repl-offset", 0)),
+        info_age_ms=int(d.get("info-refresh", -1)),
     )
 
 
@@ -153,7 +170,7 @@ def plan_commands(primary, target, others, name, leader, zero_loss, pause_ms, me
 
 class Switchover:
     def __init__(self, sentinels, name, data_settings, sentinel_settings, target=None, avoid=None,
-                 zero_loss=True, timeout=30.0, pause_ms=5000):
+                 zero_loss=True, timeout=30.0, pause_ms=5000, align_info=True):
         self.sentinels = [str(parse_endpoint(s, 26379)) for s in sentinels]
         self.name = name
         self.data_settings = data_settings
@@ -163,6 +180,7 @@ class Switchover:
         self.zero_loss = zero_loss
         self.timeout = float(timeout)
         self.pause_ms = int(pause_ms)
+        self.align_info = align_info
         self.commands = []
         self.warnings = []
         self._clients = {}
@@ -327,6 +345,10 @@ class Switchover:
                 self.wait(deadline, sentinel_sees_priorities,
                           "Sentinel %s to see replica-priority 0 on the other replicas" % leader)
 
+            if self.align_info:
+                # With any_synced_replica, ``target`` is the replica Sentinel will most likely choose.
+                result["info_cycle_wait"] = self._await_info_cycle(leader, target, deadline)
+
             p_client = self.data(primary)
             renew_at = [0.0]
 
@@ -418,6 +440,27 @@ class Switchover:
             result["commands"] = list(self.commands)
             result["warnings"] = list(self.warnings)
         return result
+
+    def _await_info_cycle(self, leader, target, deadline):
+        """Sleep (before any pause) until the leader's last INFO reply from ``target`` is INFO_AGE_MS old; return
+        the seconds slept. Skipped when the age is unknown or the wait would eat into the time the switchover
+        itself needs (half of ``timeout``)."""
+        def delay():
+            ages = dict((r["address"], r["info_age_ms"]) for r in self.replicas(leader))
+            return failover_start_delay(ages.get(target))
+        wait = delay()
+        if wait is None or deadline.remaining() - wait < self.timeout / 2:
+            return 0.0
+        slept = 0.0
+        if wait > 1.0:
+            # Most of a long wait, then read the age again: Sentinel's period is a little over 10 s.
+            time.sleep(wait - 0.5)
+            slept = wait - 0.5
+            wait = delay()
+            if wait is None or wait > 1.0:
+                return round(slept, 3)
+        time.sleep(wait)
+        return round(slept + wait, 3)
 
     def _unpause(self, primary):
         for _attempt in range(3):

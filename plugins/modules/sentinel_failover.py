@@ -78,6 +78,19 @@ options:
       - Keep it below the Sentinels' C(down-after-milliseconds).
     type: int
     default: 5000
+  align_with_sentinel_info:
+    description:
+      - Sentinel notices a promotion only in its next C(INFO) reply from the promoted replica, and clients that
+        ask it (C(SENTINEL GET-MASTER-ADDR-BY-NAME)) learn the new primary only then. That C(INFO) comes every
+        10 seconds, and every second during a failover, counted from the last reply; when the last reply is
+        recent the promotion is noticed up to a second late.
+      - With V(true), the module first waits (up to 10 seconds, before pausing anything) until the leader's last
+        C(INFO) reply from the replica to promote (without O(target), the one Sentinel will most likely choose) is
+        about 0.56 s old, so that its next one comes just after the promotion. The time clients wait for the new primary's address drops from about a
+        second to a few hundred milliseconds; RV(info_cycle_wait) tells how long the module waited.
+      - The wait is skipped when it would leave less than half of O(timeout) for the switchover itself.
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -143,6 +156,11 @@ method:
   returned: when a switchover was needed
   type: str
   sample: any_synced_replica
+info_cycle_wait:
+  description: Seconds waited before the pause for the leader Sentinel's INFO cycle (see O(align_with_sentinel_info)).
+  returned: when a switchover happened with O(align_with_sentinel_info=true)
+  type: float
+  sample: 4.21
 synced_replicas:
   description: The replicas that had reached the paused primary's offset before C(SENTINEL FAILOVER).
   returned: when a switchover happened with O(zero_loss=true)
@@ -179,7 +197,7 @@ from ansible_collections.ha.redis.plugins.module_utils._connection import (
 from ansible_collections.ha.redis.plugins.module_utils._failover import Switchover
 
 RESULT_KEYS = ("changed", "old_primary", "new_primary", "elapsed", "write_pause_ms", "commands", "views", "msg",
-               "method", "synced_replicas")
+               "method", "synced_replicas", "info_cycle_wait")
 
 
 def main():
@@ -192,6 +210,7 @@ def main():
         zero_loss=dict(type="bool", default=True),
         timeout=dict(type="int", default=30),
         pause_timeout_ms=dict(type="int", default=5000),
+        align_with_sentinel_info=dict(type="bool", default=True),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not HAS_REDIS:
@@ -208,7 +227,7 @@ def main():
         job = Switchover(params["sentinels"], params["primary_name"], ConnectionSettings.from_params(params),
                          ConnectionSettings.from_params(params, kind="sentinel"), target=params["target"],
                          avoid=params["avoid"], zero_loss=params["zero_loss"], timeout=params["timeout"],
-                         pause_ms=params["pause_timeout_ms"])
+                         pause_ms=params["pause_timeout_ms"], align_info=params["align_with_sentinel_info"])
         plan = job.plan()
         result.update((k, v) for k, v in plan.items() if k in RESULT_KEYS)
         if plan["changed"]:

@@ -14,7 +14,7 @@ import redis
 from redis.sentinel import Sentinel
 
 RETURN_KEYS = {"changed", "old_primary", "new_primary", "elapsed", "write_pause_ms", "commands", "views", "msg",
-               "method", "synced_replicas"}
+               "method", "synced_replicas", "info_cycle_wait"}
 
 
 class Writer(threading.Thread):

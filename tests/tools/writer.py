@@ -27,7 +27,9 @@ import sys
 import time
 
 import redis
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 
@@ -64,7 +66,8 @@ def sentinel_client(args):
 
 class AddrClient:
     """Asks SENTINEL GET-MASTER-ADDR-BY-NAME (first Sentinel that answers) and writes there; asks again after an
-    error. Has the rpush() the writer needs."""
+    error. Has the rpush() the writer needs. redis-py's own retries are off: every failed write goes back to the
+    Sentinels, instead of being retried on the same address."""
 
     def __init__(self, args):
         self.args = args
@@ -91,7 +94,7 @@ class AddrClient:
     def rpush(self, key, value):
         if self.client is None:
             host, port = self.discover_master(self.name)
-            self.client = redis.Redis(host=host, port=port, password=self.password,
+            self.client = redis.Redis(host=host, port=port, password=self.password, retry=Retry(NoBackoff(), 0),
                                       socket_timeout=self.args.timeout, socket_connect_timeout=self.args.timeout)
         try:
             return self.client.rpush(key, value)

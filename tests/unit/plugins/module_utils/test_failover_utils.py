@@ -80,3 +80,24 @@ def test_plan_commands_without_target_names_no_fixed_replica():
     assert not any("replica-priority" in c for c in commands)
     assert "%s: REPLICAOF <promoted replica, predicted 10.0.0.2 6379>" % P in commands
     assert fo.plan_commands(P, R1, [], "main", "s1", True, 5000)[-3] == "%s: REPLICAOF 10.0.0.2 6379" % P
+
+
+@pytest.mark.parametrize("age_ms, expected_s", [
+    (0, 0.56),          # an INFO reply just came: wait until it is 560 ms old
+    (560, 0.0),         # exactly in phase: start now
+    (600, 9.96),        # just past: the next chance is one period later
+    (9990, 0.57),       # the next reply is due (Sentinel's period is a little over 10 s): wait past it
+])
+def test_failover_start_delay_puts_the_first_failover_info_after_the_promotion(age_ms, expected_s):
+    assert fo.failover_start_delay(age_ms) == pytest.approx(expected_s)
+
+
+def test_failover_start_delay_unknown_age():
+    assert fo.failover_start_delay(None) is None
+    assert fo.failover_start_delay(-1) is None
+
+
+def test_replica_summary_reads_the_info_age():
+    entry = ["ip", "10.0.0.2", "port", "6379", "flags", "slave", "info-refresh", "1234"]
+    assert fo.replica_summary(entry)["info_age_ms"] == 1234
+    assert fo.replica_summary(entry[:6])["info_age_ms"] == -1
