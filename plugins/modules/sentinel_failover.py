@@ -86,8 +86,9 @@ options:
         recent the promotion is noticed up to a second late.
       - With V(true), the module first waits (up to 10 seconds, before pausing anything) until the leader's last
         C(INFO) reply from the replica to promote (without O(target), the one Sentinel will most likely choose) is
-        about 0.56 s old, so that its next one comes just after the promotion. The time clients wait for the new primary's address drops from about a
-        second to a few hundred milliseconds; RV(info_cycle_wait) tells how long the module waited.
+        about 0.56 s old, so that its next one comes just after the promotion. The time clients wait for the new
+        primary's address drops from about a second to a few hundred milliseconds; RV(info_cycle_wait) tells how
+        long the module waited.
       - The wait is skipped when it would leave less than half of O(timeout) for the switchover itself.
     type: bool
     default: true
