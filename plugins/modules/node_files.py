@@ -34,10 +34,10 @@ options:
         description: Absolute path of the directory.
         type: path
         required: true
-      owner:
+      owner: &owner
         description: Owner (name or uid); unchanged when not set.
         type: str
-      group:
+      group: &group
         description: Group (name or gid); unchanged when not set.
         type: str
       mode:
@@ -76,12 +76,8 @@ options:
           - Wanted content (text, written as UTF-8). For a file that holds secrets, set C(no_log) on the task.
         type: str
         required: true
-      owner:
-        description: Owner (name or uid); unchanged when not set.
-        type: str
-      group:
-        description: Group (name or gid); unchanged when not set.
-        type: str
+      owner: *owner
+      group: *group
       mode:
         description: Mode, as an octal string such as V("0640").
         type: raw
@@ -175,6 +171,11 @@ from ansible_collections.ha.redis.plugins.module_utils._node_files import (
 )
 
 
+def _ownership_options(default_mode):
+    """owner, group and mode: the same suboptions for directories and files."""
+    return dict(owner=dict(type="str"), group=dict(type="str"), mode=dict(type="raw", default=default_mode))
+
+
 def _fs_args(path, owner, group, mode):
     return dict(path=path, owner=owner, group=group, mode=mode, secontext=[None, None, None], attributes=None)
 
@@ -206,21 +207,15 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             directories=dict(type="list", elements="dict", default=[], options=dict(
-                path=dict(type="path", required=True),
-                owner=dict(type="str"),
-                group=dict(type="str"),
-                mode=dict(type="raw", default="0755"),
-            )),
+                _ownership_options("0755"), path=dict(type="path", required=True))),
             links=dict(type="list", elements="dict", default=[], options=dict(
                 path=dict(type="path", required=True),
                 src=dict(type="str", required=True),
             )),
             files=dict(type="list", elements="dict", default=[], options=dict(
+                _ownership_options("0644"),
                 dest=dict(type="path", required=True),
                 content=dict(type="str", required=True),
-                owner=dict(type="str"),
-                group=dict(type="str"),
-                mode=dict(type="raw", default="0644"),
                 force=dict(type="bool", default=True),
             )),
         ),
