@@ -94,3 +94,14 @@ options:
     type: int
     default: 26379
 """
+
+    # Modules that act on one replication group by its Sentinel name.
+    PRIMARY_NAME = r"""
+options:
+  primary_name:
+    description:
+      - Name of the replication group (Sentinel's master name).
+    type: str
+    required: true
+    aliases: [master_name]
+"""

@@ -62,6 +62,11 @@ def pairs_to_dict(reply):
     return {str(reply_text(k)): reply_text(v) for k, v in zip(reply[0::2], reply[1::2])}
 
 
+def primary_name_option():
+    """The ``primary_name`` option of a one-group module (doc fragment ``ha.redis.connection.primary_name``)."""
+    return dict(primary_name=dict(type="str", required=True, aliases=["master_name"]))
+
+
 def node_argument_spec(default_port):
     """Options of a module that acts on one node: connection options plus login_host and login_port.
 

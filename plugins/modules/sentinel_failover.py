@@ -36,6 +36,7 @@ author:
   - ha.redis contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ha.redis.connection
+  - ha.redis.connection.primary_name
 options:
   sentinels:
     description:
@@ -44,12 +45,6 @@ options:
     type: list
     elements: raw
     required: true
-  primary_name:
-    description:
-      - Name of the replication group (Sentinel's master name).
-    type: str
-    required: true
-    aliases: [master_name]
   target:
     description:
       - The replica (C(host:port), as Sentinel lists it) that must become the primary.
@@ -194,6 +189,7 @@ from ansible_collections.ha.redis.plugins.module_utils._connection import (
     HaRedisError,
     connection_argument_spec,
     describe_error,
+    primary_name_option,
 )
 from ansible_collections.ha.redis.plugins.module_utils._failover import Switchover
 
@@ -205,7 +201,7 @@ def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(
         sentinels=dict(type="list", elements="raw", required=True),
-        primary_name=dict(type="str", required=True, aliases=["master_name"]),
+        **primary_name_option(),
         target=dict(type="str"),
         avoid=dict(type="str"),
         zero_loss=dict(type="bool", default=True),

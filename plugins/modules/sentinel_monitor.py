@@ -24,14 +24,9 @@ author:
   - ha.redis contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ha.redis.connection
+  - ha.redis.connection.primary_name
   - ha.redis.connection.sentinel_node
 options:
-  primary_name:
-    description:
-      - Name of the replication group (Sentinel's master name).
-    type: str
-    required: true
-    aliases: [master_name]
   state:
     description:
       - Whether the Sentinel monitors the group.
@@ -158,6 +153,7 @@ from ansible_collections.ha.redis.plugins.module_utils._connection import (
     connect,
     node_argument_spec,
     parse_endpoint,
+    primary_name_option,
 )
 from ansible_collections.ha.redis.plugins.module_utils._sentinel_monitor import (
     SECRET_SETTINGS,
@@ -173,7 +169,7 @@ from ansible_collections.ha.redis.plugins.module_utils._sentinel_monitor import 
 def main():
     argument_spec = node_argument_spec(DEFAULT_SENTINEL_PORT)
     argument_spec.update(
-        primary_name=dict(type="str", required=True, aliases=["master_name"]),
+        **primary_name_option(),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         primary_host=dict(type="str", aliases=["master_host"]),
         primary_port=dict(type="int", default=6379, aliases=["master_port"]),

@@ -25,14 +25,9 @@ author:
   - ha.redis contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ha.redis.connection
+  - ha.redis.connection.primary_name
   - ha.redis.connection.sentinel_node
 options:
-  primary_name:
-    description:
-      - Name of the replication group (Sentinel's master name).
-    type: str
-    required: true
-    aliases: [master_name]
   expected_sentinels:
     description:
       - How many Sentinels monitor the group after the change, this one included.
@@ -136,6 +131,7 @@ from ansible_collections.ha.redis.plugins.module_utils._connection import (
     describe_error,
     node_argument_spec,
     parse_endpoint,
+    primary_name_option,
 )
 from ansible_collections.ha.redis.plugins.module_utils._sentinel_reset import (
     forgotten,
@@ -151,7 +147,7 @@ from ansible_collections.ha.redis.plugins.module_utils._sentinel_reset import (
 def main():
     argument_spec = node_argument_spec(DEFAULT_SENTINEL_PORT)
     argument_spec.update(
-        primary_name=dict(type="str", required=True, aliases=["master_name"]),
+        **primary_name_option(),
         expected_sentinels=dict(type="int", required=True),
         expected_replicas=dict(type="int", required=True),
         force=dict(type="bool", default=False),
