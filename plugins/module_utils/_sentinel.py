@@ -197,9 +197,19 @@ class DataNodeState:
     sync_in_progress: bool = False
     repl_offset: int | None = None
     replicas: list = field(default_factory=list)  # from a primary: dicts address/state/offset/lag
+    # Write safety (CONFIG GET min-replicas-*; None where the node did not say): a primary with
+    # min_replicas_to_write > 0 refuses writes unless that many replicas acknowledged within max_lag seconds.
+    min_replicas_to_write: int | None = None
+    min_replicas_max_lag: int | None = None
+    good_replicas: int | None = None  # INFO min_slaves_good_slaves: replicas that count for that rule now
 
     def as_dict(self):
         return asdict(self)
+
+    @property
+    def writes_bounded(self):
+        """True when a partitioned primary stops acknowledging writes (both settings above 0)."""
+        return bool(self.min_replicas_to_write and self.min_replicas_max_lag)
 
 
 @dataclass
@@ -295,6 +305,8 @@ def data_node_from_info(node_address, info):
         node.repl_offset = to_int(info.get("slave_repl_offset"))
     else:
         node.repl_offset = to_int(info.get("master_repl_offset"))
+        good = info.get("min_slaves_good_slaves", info.get("min_replicas_good_replicas"))
+        node.good_replicas = to_int(good)
         for key in sorted(info):
             if key.startswith("slave") and key[5:].isdigit():
                 r = parse_kv_line(info[key])
@@ -307,8 +319,24 @@ def data_node_from_info(node_address, info):
     return node
 
 
+def apply_write_safety(node, config):
+    """Add ``CONFIG GET min-replicas-*`` (raw reply, dict, or an exception: left unknown) to ``node``. Pure."""
+    if isinstance(config, Exception):
+        return node
+    values = pairs_to_dict(config)
+    node.min_replicas_to_write = to_int(values.get("min-replicas-to-write"))
+    node.min_replicas_max_lag = to_int(values.get("min-replicas-max-lag"))
+    return node
+
+
 def collect_data_node(client, node_address):
-    return data_node_from_info(node_address, client.execute_command("INFO", "replication"))
+    pipe = client.pipeline(transaction=False)
+    pipe.execute_command("INFO", "replication")
+    pipe.execute_command("CONFIG", "GET", "min-replicas-*")
+    info, config = pipe.execute(raise_on_error=False)
+    if isinstance(info, Exception):
+        raise info
+    return apply_write_safety(data_node_from_info(node_address, info), config)
 
 
 def _query_all(func, addresses, default_port, settings, state_cls):
@@ -405,6 +433,9 @@ class Expectations:
     replicas: int | None = None
     max_lag_bytes: int = DEFAULT_MAX_LAG_BYTES
     max_lag_seconds: int = DEFAULT_MAX_LAG_SECONDS
+    # min-replicas-to-write the inventory declares for the group: None = not declared (a primary that runs without
+    # it is warned about), 0 = explicitly unbounded (no warning), N = the value the primary should have.
+    min_replicas_to_write: int | None = None
 
 
 def judge_sentinels_reachable(sentinels):
@@ -594,6 +625,44 @@ def judge_group_data_nodes(name, primary, replica_addresses, nodes, expect):
     return problems, healthy
 
 
+def judge_write_safety(name, primary, node, expect):
+    """Whether a partitioned primary of the group would go on acknowledging writes that a failover then drops.
+
+    Problem: the primary refuses writes now (fewer good replicas than min-replicas-to-write). Warnings: it runs
+    without the bound although the inventory did not opt out (min_replicas_to_write 0), or with another value
+    than the inventory declares.
+    """
+    problems, warnings = [], []
+    if node is None or not node.reachable or node.role != "master" or node.min_replicas_to_write is None:
+        return problems, warnings
+    where = "Group %s, primary %s" % (name, primary)
+    declared = expect.min_replicas_to_write
+    if not node.writes_bounded:
+        if declared != 0:
+            warnings.append(Finding(
+                name, primary, "unbounded_writes",
+                "%s: min-replicas-to-write is %s and min-replicas-max-lag %s, so if it is cut off from its replicas "
+                "it keeps acknowledging writes that the failover then discards; expected min-replicas-to-write %s "
+                "(set min_replicas_to_write: 0 for the group to accept this)."
+                % (where, node.min_replicas_to_write, node.min_replicas_max_lag,
+                   declared if declared else "of at least 1"),
+                expected=declared if declared else ">= 1", seen=node.min_replicas_to_write))
+        return problems, warnings
+    if declared is not None and declared != node.min_replicas_to_write:
+        warnings.append(Finding(
+            name, primary, "min_replicas_drift",
+            "%s: min-replicas-to-write is %d, expected %d as the inventory declares (changed by hand?)."
+            % (where, node.min_replicas_to_write, declared), expected=declared, seen=node.min_replicas_to_write))
+    if node.good_replicas is not None and node.good_replicas < node.min_replicas_to_write:
+        problems.append(Finding(
+            name, primary, "writes_refused",
+            "%s: refuses writes: %d replica(s) acknowledged within %d s, expected at least %d "
+            "(min-replicas-to-write)." % (where, node.good_replicas, node.min_replicas_max_lag,
+                                          node.min_replicas_to_write),
+            expected=node.min_replicas_to_write, seen=node.good_replicas))
+    return problems, warnings
+
+
 def group_replica_addresses(name, sentinels, primary, nodes=None):
     """Every replica address any Sentinel lists for ``name`` (plus those the primary lists), sorted."""
     found = set()
@@ -739,8 +808,11 @@ def evaluate(names, sentinels, nodes, expectations):
         group_problems, group_warnings = judge_group_sentinels(name, sentinels, agreement, expect)
         replica_addrs = group_replica_addresses(name, sentinels, primary, nodes) if primary else []
         node_problems, healthy = judge_group_data_nodes(name, primary, replica_addrs, nodes, expect)
+        safety_problems, safety_warnings = judge_write_safety(name, primary, nodes.get(primary) if primary else None,
+                                                              expect)
+        node_problems += safety_problems
         problems += group_problems + node_problems
-        warnings += group_warnings
+        warnings += group_warnings + safety_warnings
         quorum = None
         for state in sentinels.values():
             view = state.groups.get(name) if state.reachable else None
@@ -774,6 +846,8 @@ def evaluate(names, sentinels, nodes, expectations):
             quorum=quorum,
             healthy_replicas=healthy,
             replicas=replicas,
+            min_replicas_to_write=p.min_replicas_to_write if p is not None else None,
+            min_replicas_max_lag=p.min_replicas_max_lag if p is not None else None,
             ok=not (group_problems or node_problems),
         )
         report += report_lines(name, agreement, sentinels, nodes, replica_addrs)

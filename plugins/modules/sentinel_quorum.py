@@ -63,6 +63,18 @@ options:
         counted).
       - Default is not to check the count (every replica the Sentinels list is still checked).
     type: raw
+  min_replicas_to_write:
+    description:
+      - The C(min-replicas-to-write) each group's primary should have, as the inventory declares it.
+      - An integer applies to every group; a dictionary maps group names to values (groups missing from it are
+        treated as undeclared).
+      - A primary whose C(min-replicas-to-write) or C(min-replicas-max-lag) is V(0) keeps acknowledging writes
+        when it is cut off from its replicas, and a failover then discards them. That is a warning unless this
+        option says V(0) for the group (the operator accepted it). A primary with another value than declared is
+        a warning too.
+      - Whatever this option says, a primary that refuses writes right now (fewer replicas acknowledged within
+        C(min-replicas-max-lag) than C(min-replicas-to-write)) is a problem.
+    type: raw
   max_lag_bytes:
     description:
       - Largest accepted difference between the primary's replication offset and the offset a replica last
@@ -223,6 +235,14 @@ groups:
       description: The quorum configured on a Sentinel that names RV(groups.primary).
       type: int
       sample: 2
+    min_replicas_to_write:
+      description: The primary's C(min-replicas-to-write) (null when it could not be read).
+      type: int
+      sample: 1
+    min_replicas_max_lag:
+      description: The primary's C(min-replicas-max-lag) in seconds (null when it could not be read).
+      type: int
+      sample: 10
     healthy_replicas:
       description: Replicas that passed every check.
       type: int
@@ -292,6 +312,7 @@ def argument_spec():
         primary_name=dict(type="list", elements="str", required=True, aliases=["master_name"]),
         expected_sentinels=dict(type="int"),
         expected_replicas=dict(type="raw"),
+        min_replicas_to_write=dict(type="raw"),
         max_lag_bytes=dict(type="int", default=DEFAULT_MAX_LAG_BYTES),
         max_lag_seconds=dict(type="int", default=DEFAULT_MAX_LAG_SECONDS),
         timeout=dict(type="float", default=30),
@@ -302,21 +323,21 @@ def argument_spec():
     return spec
 
 
-def expected_replicas_by_group(value, names):
-    """``expected_replicas`` (None, int or {name: int}) -> ``{name: int or None}``."""
+def counts_by_group(option, value, names):
+    """A per-group count option (None, int or {name: int}) -> ``{name: int or None}``."""
     if value is None or value == "":
         return dict.fromkeys(names)
     if isinstance(value, dict):
         unknown = sorted(set(value) - set(names))
         if unknown:
-            raise HaRedisError("Option expected_replicas names %s, expected only groups of primary_name (%s)."
-                               % (", ".join(unknown), ", ".join(names)))
+            raise HaRedisError("Option %s names %s, expected only groups of primary_name (%s)."
+                               % (option, ", ".join(unknown), ", ".join(names)))
         result = {}
         for name in names:
             count = value.get(name)
-            result[name] = None if count is None else _count("expected_replicas[%s]" % name, count)
+            result[name] = None if count is None else _count("%s[%s]" % (option, name), count)
         return result
-    count = _count("expected_replicas", value)
+    count = _count(option, value)
     return dict.fromkeys(names, count)
 
 
@@ -349,10 +370,12 @@ def validate(params):
     for label in ("timeout", "sleep", "max_lag_bytes", "max_lag_seconds", "probe_wait_ms"):
         if params[label] < 0:
             raise HaRedisError("Option %s is %s, expected 0 or more." % (label, params[label]))
-    replicas = expected_replicas_by_group(params["expected_replicas"], names)
+    replicas = counts_by_group("expected_replicas", params["expected_replicas"], names)
+    min_replicas = counts_by_group("min_replicas_to_write", params["min_replicas_to_write"], names)
     expectations = {
         name: Expectations(sentinels=expected_sentinels, replicas=replicas[name],
-                           max_lag_bytes=params["max_lag_bytes"], max_lag_seconds=params["max_lag_seconds"])
+                           max_lag_bytes=params["max_lag_bytes"], max_lag_seconds=params["max_lag_seconds"],
+                           min_replicas_to_write=min_replicas[name])
         for name in names
     }
     return addresses, endpoints, names, expectations

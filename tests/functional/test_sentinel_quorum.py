@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 import subprocess
 import sys
 import threading
 
 import pytest
+import redis
 import yaml
 from cluster import DATA_PASSWORD, REPO, SENTINEL_PASSWORD, Cluster, sentinel_state, wait_until
 
@@ -86,13 +88,46 @@ def test_write_probe_direct(shared_cluster, run_module):
 
 
 def test_write_probe_fails_when_the_primary_refuses_writes(cluster, run_module):
-    """The primary wants more replicas than exist (min-replicas-to-write): every check passes, the write does not."""
-    cluster.client(cluster.primary).config_set("min-replicas-to-write", 3)
+    """The primary is out of memory (maxmemory 1, noeviction): every check passes, the write does not."""
+    client = cluster.client(cluster.primary)
+    client.config_set("maxmemory-policy", "noeviction")
+    client.config_set("maxmemory", 1)
     result = run_module("sentinel_quorum", args_for(cluster, write_probe=True, timeout=1, sleep=0.5))
     found = assert_failed_with(result, "write_probe")
-    assert "NOREPLICAS" in found[0]["seen"]
+    assert "maxmemory" in found[0]["seen"]
     assert [p["check"] for p in result["problems"]] == ["write_probe"]
     assert result["probe"][NAME]["ok"] is False
+
+
+def test_write_safety(cluster, run_module):
+    """min-replicas-to-write: unbounded is a warning unless declared 0; a primary refusing writes is a problem."""
+    primary = cluster.client(cluster.primary)
+    primary.config_set("min-replicas-to-write", 0)
+    result = run_module("sentinel_quorum", args_for(cluster))
+    assert not result.get("failed"), result.get("msg")
+    warn = [w for w in result["warnings_found"] if w["check"] == "unbounded_writes"]
+    assert [w["node"] for w in warn] == [cluster.primary.address]
+    assert "keeps acknowledging writes" in warn[0]["message"]
+    assert result["groups"][NAME]["min_replicas_to_write"] == 0
+    # Declared 0 by the inventory: accepted, no warning.
+    result = run_module("sentinel_quorum", args_for(cluster, min_replicas_to_write={NAME: 0}))
+    assert [w for w in result["warnings_found"] if w["check"] == "unbounded_writes"] == []
+    # Bounded as declared: no warning; bounded otherwise: a drift warning.
+    primary.config_set("min-replicas-to-write", 1)
+    primary.config_set("min-replicas-max-lag", 10)
+    result = run_module("sentinel_quorum", args_for(cluster, min_replicas_to_write=1))
+    assert not result.get("failed"), result.get("msg")
+    assert result["warnings_found"] == []
+    assert (result["groups"][NAME]["min_replicas_to_write"], result["groups"][NAME]["min_replicas_max_lag"]) == (1, 10)
+    result = run_module("sentinel_quorum", args_for(cluster, min_replicas_to_write=2))
+    assert [w["check"] for w in result["warnings_found"]] == ["min_replicas_drift"]
+    # More than the replicas that acknowledge: the primary refuses writes right now.
+    primary.config_set("min-replicas-to-write", 3)
+    result = run_module("sentinel_quorum", args_for(cluster, min_replicas_to_write=3))
+    found = assert_failed_with(result, "writes_refused", node=cluster.primary.address)
+    assert (found[0]["expected"], found[0]["seen"]) == (3, 2)
+    with pytest.raises(redis.exceptions.ResponseError, match="NOREPLICAS"):
+        primary.set("k", "v")
 
 
 def test_healthy_through_ansible_in_check_mode(shared_cluster, run_ansible):
@@ -316,14 +351,19 @@ def test_ansible_doc_renders(module_name):
 # ---------------------------------------------------------------------------------------------------------------
 # playbooks/verify.yml
 # ---------------------------------------------------------------------------------------------------------------
-def run_verify_playbook(cluster, tmp_path, **extra_vars):
-    """Run playbooks/verify.yml with an inventory whose hosts are the cluster's Sentinels (connection local)."""
+def run_verify_playbook(cluster, tmp_path, dead=(), **extra_vars):
+    """Run playbooks/verify.yml with an inventory whose hosts are the cluster's Sentinels (connection local).
+
+    Hosts whose index is in ``dead`` are reached over SSH at a closed port instead: Ansible cannot reach them.
+    """
     python = str(REPO / ".venv" / "bin" / "python")
     hosts = {
         "node-%d" % i: dict(ansible_connection="local", ansible_python_interpreter=python,
                             redis_address=sentinel.host, redis_sentinel_port=sentinel.port)
         for i, sentinel in enumerate(cluster.sentinels)
     }
+    for i in dead:
+        hosts["node-%d" % i].update(ansible_connection="ssh", ansible_host="127.0.0.1", ansible_port=1)
     group_vars = dict(redis_primary_groups=[{"name": NAME, "hosts": list(hosts)}], redis_verify_timeout=0)
     if cluster.password:
         group_vars["redis_password"] = cluster.password
@@ -343,7 +383,8 @@ def test_verify_playbook_passes_and_prints_the_report(shared_secured_cluster, tm
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "%s: primary %s (agreed, named by 3/3 Sentinels)" % (NAME, shared_secured_cluster.primary.address) \
         in proc.stdout
-    assert "ok=2" in proc.stdout and "failed=0" in proc.stdout
+    # Reach every host, name the hosts down (none), the gate, the report.
+    assert "ok=4" in proc.stdout and "failed=0" in proc.stdout
     assert DATA_PASSWORD not in proc.stdout + proc.stderr
     assert SENTINEL_PASSWORD not in proc.stdout + proc.stderr
 
@@ -356,3 +397,21 @@ def test_verify_playbook_fails_with_the_problems_and_hides_secrets(shared_secure
     for address in shared_secured_cluster.sentinel_addresses():
         assert "Sentinel %s: authentication failed" % address in output
     assert SENTINEL_PASSWORD not in output and DATA_PASSWORD not in output
+
+
+def test_verify_playbook_with_the_first_host_down(cluster, tmp_path):
+    """The first Sentinel host does not answer Ansible and its Sentinel is down: the gate runs from the next host and
+    fails naming exactly that Sentinel, after the short wait for hosts down, not the whole timeout."""
+    cluster.sentinels[0].stop()
+    proc = run_verify_playbook(cluster, tmp_path, dead=(0,), redis_verify_timeout=120,
+                               redis_verify_timeout_hosts_down=2)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output
+    assert "Not reached: node-0." in output
+    assert "Sentinel quorum check failed" in output
+    dead = cluster.sentinels[0].address
+    assert "Sentinel %s: cannot connect" % dead in output
+    # Every problem names the dead Sentinel, and nothing else is wrong.
+    problems = re.search(r"with (\d+) problems: (.*?)'?\n", output).group(2).split("; (")
+    assert problems and all(dead in p for p in problems), problems
+    assert "node-0                     : ok=0    changed=0    unreachable=1" in output

@@ -63,8 +63,9 @@ def test_return_documents_every_key_the_quorum_module_builds():
 
 def params(**overrides):
     p = dict(sentinels=["10.0.0.1", "10.0.0.2:26380", {"host": "10.0.0.3", "port": 26381}, "10.0.0.1:26379"],
-             primary_name=["main", "cache"], expected_sentinels=None, expected_replicas=None, timeout=30, sleep=1,
-             max_lag_bytes=1048576, max_lag_seconds=10, probe_wait_ms=1000)
+             primary_name=["main", "cache"], expected_sentinels=None, expected_replicas=None,
+             min_replicas_to_write=None, timeout=30, sleep=1, max_lag_bytes=1048576, max_lag_seconds=10,
+             probe_wait_ms=1000)
     p.update(overrides)
     return p
 
@@ -83,6 +84,8 @@ def test_validate_expected_counts():
     assert (main.sentinels, main.replicas, cache.replicas) == (5, 2, None)
     _a, _e, _n, expectations = sentinel_quorum.validate(params(expected_replicas="1"))
     assert expectations["cache"].replicas == 1
+    _a, _e, _n, expectations = sentinel_quorum.validate(params(min_replicas_to_write={"main": 0}))
+    assert (expectations["main"].min_replicas_to_write, expectations["cache"].min_replicas_to_write) == (0, None)
 
 
 @pytest.mark.parametrize("overrides, text", [
@@ -90,6 +93,8 @@ def test_validate_expected_counts():
     (dict(expected_replicas="two"), "expected a whole number"),
     (dict(expected_replicas=-1), "at least 0"),
     (dict(expected_replicas=1.5), "at least 0"),
+    (dict(min_replicas_to_write={"other": 1}), "Option min_replicas_to_write names other"),
+    (dict(min_replicas_to_write="one"), "Option min_replicas_to_write is 'one'"),
     (dict(sentinels=[]), "Option sentinels is empty"),
     (dict(primary_name=[""]), "Option primary_name is empty"),
     (dict(timeout=-1), "Option timeout is -1"),
