@@ -30,6 +30,7 @@ import sys
 import time
 from pathlib import Path
 
+import unplanned  # noqa: E402 - bench/ is on sys.path when bench.py runs
 import yaml
 from redis.exceptions import RedisError
 from redis.sentinel import Sentinel
@@ -43,6 +44,7 @@ WRITER = ROOT / "tests" / "tools" / "writer.py"
 
 IMAGE = "ha-redis-lab:bookworm"
 NETWORK = "ha-redis-bench"
+SUBNET = "10.232.0.0/24"
 PREFIX = "ha-redis-bench"  # containers ha-redis-bench-1..N and ha-redis-bench-floor
 LABEL = "ha-redis-bench=1"
 FLOOR_NAME = PREFIX + "-floor"
@@ -222,7 +224,8 @@ def prepare_host():
     proc = sh(["docker", "network", "inspect", "-f", '{{index .Labels "ha-redis-bench"}}', NETWORK], check=False)
     if proc.returncode == 0 and proc.stdout.strip() == "1":
         sh(["docker", "network", "rm", NETWORK], check=False)
-    sh(["docker", "network", "create", "--label", LABEL, NETWORK])
+    # A subnet of its own, so that a container cut off by the partition measurement reconnects with its address.
+    sh(["docker", "network", "create", "--label", LABEL, "--subnet", SUBNET, NETWORK])
     RES.network = True
 
 
@@ -557,6 +560,7 @@ UNITS = {
     "upgrade_write_gap": "ms",
     "upgrade_lost_writes": "writes",
     "upgrade_module_pause": "ms",
+    **unplanned.UNITS,
 }
 
 LABELS = [
@@ -582,6 +586,7 @@ LABELS = [
     ("upgrade_write_gap_addr", "Rolling upgrade: longest write gap, GET-MASTER-ADDR-BY-NAME client"),
     ("upgrade_lost_writes", "Rolling upgrade: acknowledged writes lost"),
     ("upgrade_module_pause", "Rolling upgrade: longest write_pause_ms of the module's switchovers"),
+    *unplanned.LABELS,
 ]
 
 
@@ -748,6 +753,20 @@ def upgrade_run(run, res, args):
         lab.down()
 
 
+def faults_lab_run(run, res, args):
+    """Unplanned failures on a 3-host lab with the default settings (bench/unplanned.py)."""
+    lab = Lab(3, "faults-run%d" % run)
+    try:
+        log("run %d: 3-host faults lab up (not timed): %.1f s" % (run, lab.up()))
+        lab.playbook(ROOT / "playbooks" / "site.yml", "faults-deploy-run%d" % run, args.timeout)
+        unplanned.faults_run(lab, NETWORK, (DATA_PASSWORD, SENTINEL_PASSWORD), run, res, args.timeout,
+                             settle=lambda tag: lab.playbook(ROOT / "playbooks" / "verify.yml", tag, args.timeout))
+    except (BenchError, RuntimeError, subprocess.TimeoutExpired) as exc:
+        res.error("faults run %d" % run, exc)
+    finally:
+        lab.down()
+
+
 # --------------------------------------------------------------------------------------------------------------
 def verdicts(summary):
     """Each target next to the measured medians: 'met', 'missed' or 'n/a' (a figure is missing)."""
@@ -892,9 +911,9 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (median, min, max); default 3")
     parser.add_argument("--quick", action="store_true", help="one run of the 3-host figures only (smoke test)")
-    parser.add_argument("--only", default="floor,three,sizes,upgrade",
+    parser.add_argument("--only", default="floor,three,sizes,upgrade,faults",
                         help="comma list of parts: floor, three (deploy/re-run/verify/switchover on 3 hosts), "
-                             "sizes (5 and 9 hosts), upgrade")
+                             "sizes (5 and 9 hosts), upgrade, faults (killed and partitioned primary)")
     parser.add_argument("--timeout", type=int, default=900, help="bound of one step, seconds (default 900)")
     parser.add_argument("--no-warmup", dest="warmup", action="store_false",
                         help="skip the untimed hand install that warms the way to the Debian mirror")
@@ -908,7 +927,7 @@ def parse_args(argv):
                              "defaults to %s)" % PINNED_NEW)
     args = parser.parse_args(argv)
     args.parts = {p.strip() for p in args.only.split(",") if p.strip()}
-    unknown = args.parts - {"floor", "three", "sizes", "upgrade"}
+    unknown = args.parts - {"floor", "three", "sizes", "upgrade", "faults"}
     if unknown:
         parser.error("unknown --only part(s): %s" % ", ".join(sorted(unknown)))
     if args.quick:
@@ -968,6 +987,8 @@ def main(argv=None):
                     deploy_run(size, run, res, args)
             if "upgrade" in args.parts:
                 upgrade_run(run, res, args)
+            if "faults" in args.parts:
+                faults_lab_run(run, res, args)
     except BenchError as exc:
         res.error("setup", exc)
     finally:

@@ -14,6 +14,12 @@ Two ways of asking, because clients differ and Sentinel answers them at differen
   guidelines describe) of the Sentinels in order, after every failed write. Sentinel names the promoted replica
   there as soon as it has seen the promotion.
 
+- ``--direct host:port``: no Sentinel at all, always the same node (a client on the primary's own host, for
+  partition tests: it keeps writing to the node that may be cut off).
+
+``--wait N`` sends ``WAIT N`` after every write and counts the write as acknowledged only when N replicas have it
+(what a client that needs a write to survive a failover does).
+
 ``--check SUMMARY`` reads a summary back, asks the Sentinels for the primary now, and reports how many
 acknowledged writes that primary does not hold. It exits 1 if any is lost.
 """
@@ -49,6 +55,10 @@ def parse_args(argv):
     parser.add_argument("--discovery", choices=["masters", "addr"], default="masters",
                         help="how the primary is found: redis-py's Sentinel client (SENTINEL MASTERS) or "
                              "SENTINEL GET-MASTER-ADDR-BY-NAME after every failed write")
+    parser.add_argument("--direct", metavar="HOST:PORT", help="write to this node only, never ask a Sentinel")
+    parser.add_argument("--wait", type=int, default=0, metavar="N",
+                        help="WAIT N after each write; acknowledged only when N replicas have it")
+    parser.add_argument("--wait-ms", type=int, default=500, help="how long each WAIT may take")
     parser.add_argument("--check", metavar="SUMMARY", help="verify a summary against the current primary")
     return parser.parse_args(argv)
 
@@ -103,6 +113,32 @@ class AddrClient:
             self.client = None
             raise
 
+    def execute_command(self, *args):
+        if self.client is None:
+            raise redis.exceptions.ConnectionError("no primary")
+        return self.client.execute_command(*args)
+
+
+class DirectClient:
+    """Always the same node, no Sentinel (a client on the primary's own host)."""
+
+    def __init__(self, args):
+        host, _sep, port = args.direct.rpartition(":")
+        self.address = args.direct
+        self.client = redis.Redis(host=host.strip("[]"), port=int(port),
+                                  password=os.environ.get(args.password_env) or None, retry=Retry(NoBackoff(), 0),
+                                  socket_timeout=args.timeout, socket_connect_timeout=args.timeout)
+
+    def rpush(self, key, value):
+        return self.client.rpush(key, value)
+
+    def execute_command(self, *args):
+        return self.client.execute_command(*args)
+
+    def discover_master(self, _name):
+        host, _sep, port = self.address.rpartition(":")
+        return host, port
+
 
 def longest_gap(times):
     gaps = [b - a for a, b in zip(times, times[1:])]
@@ -110,14 +146,16 @@ def longest_gap(times):
 
 
 def write(args):
-    if args.discovery == "addr":
+    if args.direct:
+        sentinel = primary = DirectClient(args)
+    elif args.discovery == "addr":
         sentinel = primary = AddrClient(args)
     else:
         sentinel = sentinel_client(args)
         primary = sentinel.master_for(args.name, socket_timeout=args.timeout, socket_connect_timeout=args.timeout)
     started = time.time()
     deadline = time.monotonic() + args.duration
-    acked, ack_times, errors = [], [], []
+    acked, ack_times, acked_at, errors = [], [], [], []
     seq = 0
     primaries = []
     while time.monotonic() < deadline:
@@ -126,11 +164,16 @@ def write(args):
         seq += 1
         try:
             primary.rpush(args.key, seq)
+            if args.wait:
+                replicas = int(primary.execute_command("WAIT", args.wait, args.wait_ms))
+                if replicas < args.wait:
+                    raise RedisError("WAIT: %d of %d replicas within %d ms" % (replicas, args.wait, args.wait_ms))
         except (RedisError, OSError) as exc:
             errors.append({"seq": seq, "at": round(time.time() - started, 3), "error": str(exc)[:200]})
         else:
             acked.append(seq)
             ack_times.append(time.time())
+            acked_at.append(round(ack_times[-1], 3))
             if args.ready_file and len(acked) == 1:
                 with open(args.ready_file, "w", encoding="utf-8") as handle:
                     handle.write("ready\n")
@@ -149,6 +192,9 @@ def write(args):
         "attempted": seq,
         "acknowledged": len(acked),
         "acked": acked,
+        "acked_at": acked_at,
+        "started_at": round(started, 3),
+        "wait": args.wait,
         "errors": len(errors),
         "error_samples": errors[:20],
         "primaries_seen": primaries,
