@@ -414,4 +414,5 @@ def test_verify_playbook_with_the_first_host_down(cluster, tmp_path):
     # Every problem names the dead Sentinel, and nothing else is wrong.
     problems = re.search(r"with (\d+) problems: (.*?)'?\n", output).group(2).split("; (")
     assert problems and all(dead in p for p in problems), problems
-    assert "node-0                     : ok=0    changed=0    unreachable=1" in output
+    # Left out of the play, not an error: the recap counts it as ignored.
+    assert re.search(r"node-0 +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0 .*ignored=1", output), output
