@@ -5,15 +5,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[4] / ".collections"))
-
-from ansible_collections.ha.redis.plugins.module_utils import _failover as fo  # noqa: E402
-from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError  # noqa: E402
+from ansible_collections.ha.redis.plugins.module_utils import _failover as fo
+from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError
 
 P, R1, R2 = "10.0.0.1:6379", "10.0.0.2:6379", "10.0.0.3:6379"
 
