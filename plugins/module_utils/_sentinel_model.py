@@ -153,12 +153,18 @@ class GroupView:
 
 
 @dataclass
-class SentinelState:
-    """Everything one Sentinel said (or the error that kept it from saying anything)."""
+class NodeAnswer:
+    """Whether a node answered, and the error that kept it from answering."""
 
     address: str
     reachable: bool = False
     error: str | None = None
+
+
+@dataclass
+class SentinelState(NodeAnswer):
+    """Everything one Sentinel said (or the error that kept it from saying anything)."""
+
     myid: str | None = None
     version: str | None = None
     monitored: list = field(default_factory=list)
@@ -177,12 +183,9 @@ class SentinelState:
 
 
 @dataclass
-class DataNodeState:
+class DataNodeState(NodeAnswer):
     """INFO replication of one data node."""
 
-    address: str
-    reachable: bool = False
-    error: str | None = None
     role: str | None = None
     primary: str | None = None
     master_link_status: str | None = None
