@@ -212,8 +212,9 @@ class Finding:
         return asdict(self)
 
 
-def group_view_from_replies(name, master, replicas, sentinels, ckquorum):
-    """Build a :class:`GroupView` from the four raw replies (or exceptions) of one Sentinel. Pure."""
+def group_view_from_replies(name, master, replicas=None, sentinels=None, ckquorum=None):
+    """Build a :class:`GroupView` from the raw replies (or exceptions) of one Sentinel to SENTINEL MASTER, REPLICAS,
+    SENTINELS and CKQUORUM (``ckquorum`` None: not asked). Pure."""
     if isinstance(master, Exception):
         text = str(master)
         if SENTINEL_ERROR_NO_SUCH_MASTER.lower() in text.lower():
@@ -238,7 +239,7 @@ def group_view_from_replies(name, master, replicas, sentinels, ckquorum):
     if isinstance(ckquorum, Exception):
         view.ckquorum_ok = False
         view.ckquorum_message = str(ckquorum).strip()
-    else:
+    elif ckquorum is not None:
         view.ckquorum_ok = True
         view.ckquorum_message = str(reply_text(ckquorum)).strip()
     return view
