@@ -33,7 +33,7 @@ from ansible_collections.ha.redis.plugins.module_utils._connection import (
     reply_text,
     run_parallel,
 )
-from ansible_collections.ha.redis.plugins.module_utils._sentinel_judge import (  # noqa: F401 - re-exported
+from ansible_collections.ha.redis.plugins.module_utils._sentinel_judge import (
     Expectations,
     evaluate,
     failure_message,
@@ -44,7 +44,7 @@ from ansible_collections.ha.redis.plugins.module_utils._sentinel_judge import ( 
     judge_sentinels_reachable,
     report_lines,
 )
-from ansible_collections.ha.redis.plugins.module_utils._sentinel_model import (  # noqa: F401 - re-exported
+from ansible_collections.ha.redis.plugins.module_utils._sentinel_model import (
     BAD_INSTANCE_FLAGS,
     DEFAULT_MAX_LAG_BYTES,
     DEFAULT_MAX_LAG_SECONDS,
@@ -68,6 +68,47 @@ from ansible_collections.ha.redis.plugins.module_utils._sentinel_model import ( 
     split_flags,
     to_int,
 )
+
+# Every name of the three layers stays importable from here.
+__all__ = [
+    "BAD_INSTANCE_FLAGS",
+    "DEFAULT_MAX_LAG_BYTES",
+    "DEFAULT_MAX_LAG_SECONDS",
+    "DataNodeState",
+    "Expectations",
+    "FAILOVER_FLAGS",
+    "Finding",
+    "GroupView",
+    "InstanceView",
+    "SENTINEL_ERROR_NO_SUCH_MASTER",
+    "SentinelState",
+    "address",
+    "agree_primary",
+    "collect_data_node",
+    "collect_data_nodes",
+    "collect_sentinel",
+    "collect_sentinels",
+    "count_votes",
+    "data_node_addresses",
+    "data_node_from_info",
+    "decide",
+    "evaluate",
+    "failure_message",
+    "group_replica_addresses",
+    "group_view_from_replies",
+    "judge_group_data_nodes",
+    "judge_group_sentinels",
+    "judge_sentinel_ids",
+    "judge_sentinels_reachable",
+    "leading_primary",
+    "majority",
+    "parse_info",
+    "parse_kv_line",
+    "report_lines",
+    "split_flags",
+    "to_int",
+    "write_probe",
+]
 
 try:
     from redis import sentinel as redis_sentinel
