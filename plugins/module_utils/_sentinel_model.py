@@ -245,7 +245,6 @@ def group_view_from_replies(name, master, replicas=None, sentinels=None, ckquoru
     return view
 
 
-
 def data_node_from_info(node_address, info):
     """Build a :class:`DataNodeState` from INFO replication (raw text or parsed dict). Pure."""
     info = parse_info(info)
@@ -268,7 +267,6 @@ def data_node_from_info(node_address, info):
                     lag=to_int(r.get("lag")),
                 ))
     return node
-
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -100,8 +100,10 @@ def test_parse_acl_lines_masks_secrets_in_errors():
 def test_fingerprint_and_differences():
     wanted = acl.parse_acl_lines(["user a on >p1", "user b on nopass"])
     running = acl.parse_acl_lines(["user a on >p2", "user b on nopass", "user c on >p"])
-    assert acl.acl_fingerprint(wanted) == {"a": {"enabled": True, "passwords": 1, "nopass": False},
-                                          "b": {"enabled": True, "passwords": 0, "nopass": True}}
+    assert acl.acl_fingerprint(wanted) == {
+        "a": {"enabled": True, "passwords": 1, "nopass": False},
+        "b": {"enabled": True, "passwords": 0, "nopass": True},
+    }
     assert acl.acl_differences(wanted, running) == ["a", "c"]
     assert acl.acl_differences(wanted, wanted) == []
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from ansible_collections.ha.redis.plugins.module_utils import _topology as t
 
-HOSTS = ["r1", "r2", "r3"]
+HOSTS = ("r1", "r2", "r3")
 MAIN = {"name": "main", "port": 6379, "initial_primary": "r1"}
 CACHE = {"name": "cache", "port": 6380, "initial_primary": "r2", "hosts": ["r2", "r3"]}
 
@@ -82,7 +82,7 @@ def test_majority(n, m):
 
 
 def test_without_hosts_and_groups():
-    topo = inventory(data=HOSTS + ["r4"], sentinels=HOSTS + ["r4", "r5"], groups=(MAIN, CACHE))
+    topo = inventory(data=HOSTS + ("r4",), sentinels=HOSTS + ("r4", "r5"), groups=(MAIN, CACHE))
     rest = topo.without(["r3", "r5"], ["cache"])
     assert rest.group_names == ["main"]
     assert rest.group("main").hosts == ("r1", "r2", "r4")
@@ -124,7 +124,7 @@ def test_unreadable_group_entry_raises(raw):
 
 def test_primary_groups_must_be_a_list():
     with pytest.raises(t.TopologyError, match="expected a list of groups"):
-        t.build_topology({"redis": HOSTS}, {}, "main")
+        t.build_topology({"redis": list(HOSTS)}, {}, "main")
 
 
 # Every inventory the preflight role rejects (roles/preflight/tasks/main.yml), with its sentence.
@@ -132,7 +132,7 @@ BAD = [
     ("two Sentinels", dict(sentinels=["r1", "r2"]),
      "Group redis_sentinel has 2 host(s): at least 3 and an odd number are needed (set redis_sentinel_allow_even: "
      "true to accept an even count)."),
-    ("four Sentinels", dict(sentinels=["r1", "r2", "r3", "r4"], data=HOSTS + ["r4"]),
+    ("four Sentinels", dict(sentinels=["r1", "r2", "r3", "r4"], data=HOSTS + ("r4",)),
      "Group redis_sentinel has 4 host(s)"),
     ("quorum not a number", dict(quorum="two"),
      "redis_sentinel_quorum=two must be a number between 1 and the 3 Sentinels of group redis_sentinel."),
@@ -178,7 +178,7 @@ def test_inventories_the_preflight_role_rejects(case, kwargs, sentence):
 
 @pytest.mark.parametrize("kwargs", [
     dict(),
-    dict(sentinels=["r1", "r2", "r3", "r4"], data=HOSTS + ["r4"], allow_even=True),
+    dict(sentinels=["r1", "r2", "r3", "r4"], data=HOSTS + ("r4",), allow_even=True),
     dict(quorum="3"),
     dict(groups=(MAIN, CACHE), min_replicas_to_write="auto"),
     dict(groups=(MAIN, dict(CACHE, min_replicas_to_write=1)), min_replicas_to_write=2),

@@ -9,7 +9,7 @@ import pytest
 from ansible_collections.ha.redis.plugins.module_utils import _topology as t
 from ansible_collections.ha.redis.plugins.module_utils import _topology_decisions as d
 
-HOSTS = ["r1", "r2", "r3"]
+HOSTS = ("r1", "r2", "r3")
 MAIN = {"name": "main", "port": 6379, "initial_primary": "r1"}
 CACHE = {"name": "cache", "port": 6380, "initial_primary": "r2", "hosts": ["r2", "r3"]}
 
@@ -247,7 +247,7 @@ def test_moves_need_agreement_and_every_remaining_sentinel():
     ({"main": "r1", "cache": "r2"}, ["r3", "r1", "r2"]),
     ({"main": "r2", "cache": "r2"}, ["r1", "r3", "r2"]),
     ({"main": None, "cache": "r3"}, ["r1", "r2", "r3"]),
-    ({}, HOSTS),
+    ({}, list(HOSTS)),
 ])
 def test_upgrade_order(primary_hosts, order):
     assert d.upgrade_order(inventory(), primary_hosts) == order
