@@ -191,7 +191,7 @@ from ansible_collections.ha.redis.plugins.module_utils._connection import (
     describe_error,
     primary_name_option,
 )
-from ansible_collections.ha.redis.plugins.module_utils._failover import Switchover
+from ansible_collections.ha.redis.plugins.module_utils._switchover import Switchover
 
 RESULT_KEYS = ("changed", "old_primary", "new_primary", "elapsed", "write_pause_ms", "commands", "views", "msg",
                "method", "synced_replicas", "info_cycle_wait")
@@ -224,7 +224,8 @@ def main():
         job = Switchover(params["sentinels"], params["primary_name"], ConnectionSettings.from_params(params),
                          ConnectionSettings.from_params(params, kind="sentinel"), target=params["target"],
                          avoid=params["avoid"], zero_loss=params["zero_loss"], timeout=params["timeout"],
-                         pause_ms=params["pause_timeout_ms"], align_info=params["align_with_sentinel_info"])
+                         pause_timeout_ms=params["pause_timeout_ms"],
+                         align_with_sentinel_info=params["align_with_sentinel_info"])
         plan = job.plan()
         result.update((k, v) for k, v in plan.items() if k in RESULT_KEYS)
         if plan["changed"]:

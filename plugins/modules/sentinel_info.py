@@ -109,8 +109,8 @@ sentinels:
         - This Sentinel's view of each requested group, keyed by name.
         - Each value has C(name), C(monitored), C(primary) (V(host:port)), C(flags), C(quorum), C(config_epoch),
           C(num_replicas), C(num_other_sentinels), C(failover_state), C(failover_in_progress), C(replicas) and
-          C(sentinels) (lists of C(address), C(flags), C(runid), C(master_link_status), C(primary), C(offset)),
-          C(ckquorum_ok), C(ckquorum_message) and C(error).
+          C(sentinels) (lists of C(address), C(flags), C(runid), C(master_link_status), C(primary), C(offset),
+          C(priority) and C(info_age_ms)), C(ckquorum_ok), C(ckquorum_message) and C(error).
       type: dict
 groups:
   description: For each group, who the Sentinels say its primary is.

@@ -5,15 +5,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[4] / ".collections"))
-
-from ansible_collections.ha.redis.plugins.module_utils import _failover as fo  # noqa: E402
-from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError  # noqa: E402
+from ansible_collections.ha.redis.plugins.module_utils import _failover as fo
+from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError
 
 P, R1, R2 = "10.0.0.1:6379", "10.0.0.2:6379", "10.0.0.3:6379"
 
@@ -71,8 +65,8 @@ def test_promotion_candidates_are_sentinels_choices():
     replicas = [replica(R1), replica(R2, link="err"), replica("10.0.0.4:6379", priority=0),
                 replica("10.0.0.5:6379", flags="slave,s_down"), replica("10.0.0.6:6379", flags="slave,disconnected")]
     # a replica with its link down is still a candidate for Sentinel: it must catch up too
-    assert [r["address"] for r in fo.promotion_candidates(replicas)] == [R1, R2]
-    assert [r["address"] for r in fo.promotion_candidates(replicas, avoid=R1)] == [R2]
+    assert [r.address for r in fo.promotion_candidates(replicas)] == [R1, R2]
+    assert [r.address for r in fo.promotion_candidates(replicas, avoid=R1)] == [R2]
 
 
 def test_plan_commands_without_target_names_no_fixed_replica():
@@ -99,5 +93,5 @@ def test_failover_start_delay_unknown_age():
 
 def test_replica_summary_reads_the_info_age():
     entry = ["ip", "10.0.0.2", "port", "6379", "flags", "slave", "info-refresh", "1234"]
-    assert fo.replica_summary(entry)["info_age_ms"] == 1234
-    assert fo.replica_summary(entry[:6])["info_age_ms"] == -1
+    assert fo.replica_summary(entry).info_age_ms == 1234
+    assert fo.replica_summary(entry[:6]).info_age_ms == -1

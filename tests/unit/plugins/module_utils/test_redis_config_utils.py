@@ -5,15 +5,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[4] / ".collections"))
-
-from ansible_collections.ha.redis.plugins.module_utils import _redis_config as rc  # noqa: E402
-from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError  # noqa: E402
+from ansible_collections.ha.redis.plugins.module_utils import _redis_config as rc
+from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError
 
 
 @pytest.mark.parametrize("name,desired,reported", [

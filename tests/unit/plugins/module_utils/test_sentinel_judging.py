@@ -5,14 +5,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[4] / ".collections"))
-
-from ansible_collections.ha.redis.plugins.module_utils import _sentinel as s  # noqa: E402
+from ansible_collections.ha.redis.plugins.module_utils import _sentinel as s
 
 NAME = "main"
 P = "10.0.0.1:6379"

@@ -5,15 +5,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[4] / ".collections"))
-
-from ansible_collections.ha.redis.plugins.module_utils import _sentinel_monitor as sm  # noqa: E402
-from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError  # noqa: E402
+from ansible_collections.ha.redis.plugins.module_utils import _sentinel_monitor as sm
+from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError
 
 CURRENT = dict(host="10.0.0.1", port=6379, quorum=2,
                settings={"down-after-milliseconds": "5000", "parallel-syncs": "1", "auth-pass": "old"})

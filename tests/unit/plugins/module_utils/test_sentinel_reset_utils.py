@@ -5,13 +5,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[4] / ".collections"))
-
-from ansible_collections.ha.redis.plugins.module_utils import _sentinel_reset as sr  # noqa: E402
-from ansible_collections.ha.redis.plugins.module_utils._sentinel import GroupView, InstanceView  # noqa: E402
+from ansible_collections.ha.redis.plugins.module_utils import _sentinel_reset as sr
+from ansible_collections.ha.redis.plugins.module_utils._sentinel import GroupView, InstanceView
 
 
 def view(sentinels, replicas, flags=("master",)):

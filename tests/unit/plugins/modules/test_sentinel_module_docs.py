@@ -8,17 +8,11 @@ That the keys a real run returns match RETURN is asserted in tests/functional (t
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import yaml
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[4] / ".collections"))
-
-from ansible_collections.ha.redis.plugins.doc_fragments.connection import ModuleDocFragment  # noqa: E402
-from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError  # noqa: E402
-from ansible_collections.ha.redis.plugins.modules import sentinel_info, sentinel_quorum  # noqa: E402
+from ansible_collections.ha.redis.plugins.doc_fragments.connection import ModuleDocFragment
+from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError
+from ansible_collections.ha.redis.plugins.modules import sentinel_info, sentinel_quorum
 
 MODULES = [sentinel_info, sentinel_quorum]
 TYPE_DEFAULT = "str"

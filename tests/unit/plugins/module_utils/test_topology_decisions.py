@@ -1,0 +1,264 @@
+# -*- coding: utf-8 -*-
+# Copyright: ha.redis contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The decisions of plugins/module_utils/_topology_decisions.py: inventory and Sentinel answers in, verdicts out."""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.ha.redis.plugins.module_utils import _topology as t
+from ansible_collections.ha.redis.plugins.module_utils import _topology_decisions as d
+
+HOSTS = ("r1", "r2", "r3")
+MAIN = {"name": "main", "port": 6379, "initial_primary": "r1"}
+CACHE = {"name": "cache", "port": 6380, "initial_primary": "r2", "hosts": ["r2", "r3"]}
+
+
+def inventory(data=HOSTS, sentinels=HOSTS, groups=(MAIN, CACHE), **kwargs):
+    hosts = set(data) | set(sentinels)
+    return t.build_topology({"redis": list(data), "redis_sentinel": list(sentinels)},
+                            {h: {"ansible_host": "10.0.0.%s" % h[1:]} for h in hosts}, list(groups), **kwargs)
+
+
+def answer(status="agreed", primary="10.0.0.1:6379", votes=None, reachable=3, total=3, replicas=()):
+    host, _sep, port = (primary or "").rpartition(":")
+    if votes is None:
+        votes = {primary: reachable} if primary and status != "unknown" else {}
+    agreed = status == "agreed"
+    return {"status": status, "votes": votes, "reachable": reachable, "total": total, "majority": total // 2 + 1,
+            "primary": primary if agreed else None, "primary_host": host if agreed else None,
+            "primary_port": int(port) if agreed else None, "replicas": list(replicas)}
+
+
+def info(reachable=(True, True, True), **groups):
+    return {"groups": groups, "sentinels": [{"reachable": r} for r in reachable]}
+
+
+AGREED = info(main=answer(), cache=answer(primary="10.0.0.3:6380"))
+NEW = info(main=answer("unknown", None), cache=answer("unknown", None))
+
+
+def test_answers_must_cover_every_group():
+    with pytest.raises(t.TopologyError, match="Group cache: ha.redis.sentinel_info gave no answer for it"):
+        d.read_answers(inventory(), info(main=answer()))
+
+
+# --- the primary of each group ---------------------------------------------------------------------------------
+def test_primaries_agreed_and_bootstrap():
+    topo = inventory()
+    got = d.primaries(topo, d.read_answers(topo, info(main=answer(), cache=answer("unknown", None))))
+    assert got["main"] == d.Primary(False, "10.0.0.1", 6379, "r1")
+    assert got["cache"] == d.Primary(True, "10.0.0.2", 6380, "r2")
+
+
+def test_an_agreed_primary_outside_the_inventory_has_no_host():
+    topo = inventory()
+    got = d.primaries(topo, d.read_answers(topo, info(main=answer(primary="10.9.9.9:6379"), cache=answer())))
+    assert got["main"] == d.Primary(False, "10.9.9.9", 6379, None)
+
+
+@pytest.mark.parametrize("main, disagrees", [
+    (answer(), False),
+    (answer("unknown", None, reachable=1), False),
+    (answer("split", None, votes={"10.0.0.1:6379": 1, "10.0.0.2:6379": 1}), True),
+    # a bootstrap that stopped half-way: a minority monitors the group, at initial_primary only
+    (answer("no_majority", "10.0.0.1:6379", reachable=1), False),
+    (answer("no_majority", "10.0.0.2:6379", reachable=1), True),
+])
+def test_disagreements(main, disagrees):
+    topo = inventory()
+    found = d.disagreements(topo, d.read_answers(topo, info(main=main, cache=answer("unknown", None))))
+    assert bool(found) == disagrees
+    if disagrees:
+        assert found[0].startswith("Group main: the Sentinels do not agree on a primary (status %s, votes %s, "
+                                   % (main["status"], main["votes"]))
+        assert found[0].endswith("%d of 3 Sentinels answered). Nothing was changed; repair the Sentinels (or wait "
+                                 "for the failover to finish) and run again." % main["reachable"])
+
+
+# --- the bootstrap guard ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("main, doubtful", [
+    (answer(), False),
+    (answer("unknown", None, reachable=3), False),  # a majority answered: a new group
+    (answer("unknown", None, reachable=1), True),
+    (answer("no_majority", "10.0.0.1:6379", reachable=1), True),
+    (answer("split", None, votes={"a:1": 1, "b:1": 1}, reachable=2), False),  # stopped by disagreements instead
+])
+def test_unvouched(main, doubtful):
+    topo = inventory()
+    got = d.unvouched(topo, d.read_answers(topo, info(main=main, cache=answer(primary="10.0.0.2:6380"))))
+    assert got == (["main"] if doubtful else [])
+
+
+def test_guard_probes():
+    topo = inventory(sentinels=["r1", "r2", "s4"])
+    assert d.guard_probes(topo, ["cache"]) == {"r1": ["s:cache"], "r2": ["d:cache", "s:cache"], "r3": ["d:cache"],
+                                               "s4": ["s:cache"]}
+    assert d.guard_probes(topo, ["main", "cache"])["r3"] == ["d:main", "d:cache"]
+
+
+def test_silent_sentinels_follow_the_endpoint_order():
+    topo = inventory()
+    assert d.silent_sentinels(topo, info((True, False, False))) == ["r2", "r3"]
+
+
+FRESH = {"r1": [], "r2": [], "r3": []}
+
+
+@pytest.mark.parametrize("case, silent, lines, problems", [
+    ("a fresh group", ["r2", "r3"], FRESH, []),
+    ("deployed, running, replicating as the bootstrap would", [], {
+        "r1": ["seeded main", "running main"],
+        "r2": ["seeded main", "replicaof main 10.0.0.1 6379", "running main"],
+        "r3": ["seeded main", "running main"]}, []),
+    ("a host not in this run", [], {"r1": [], "r2": []}, ["hosts r3 could not be checked in this run"]),
+    ("a silent Sentinel not in this run", ["s4"], FRESH, ["hosts s4 could not be checked in this run"]),
+    ("a silent Sentinel that monitors the group", ["r3"], dict(FRESH, r3=["monitors main"]),
+     ["the Sentinel on r3 does not answer but monitors the group (its configuration file says so)"]),
+    ("a deployed node that is down", [], dict(FRESH, r2=["seeded main"]),
+     ["the data node on r2 is deployed but not running (it may be a primary that missed a failover)"]),
+    ("the initial primary replicates", [], dict(FRESH, r1=["seeded main", "replicaof main 10.0.0.2 6379",
+                                                           "running main"]),
+     ["the data node on r1 replicates from 10.0.0.2:6379, not as the bootstrap would have it"]),
+    ("a replica of another node", [], dict(FRESH, r3=["seeded main", "replicaof main 10.0.0.2 6379", "running main"]),
+     ["the data node on r3 replicates from 10.0.0.2:6379, not as the bootstrap would have it"]),
+    ("a replica of the right node on another port", [], dict(FRESH, r3=["replicaof main 10.0.0.1 6380"]),
+     ["the data node on r3 replicates from 10.0.0.1:6380, not as the bootstrap would have it"]),
+    ("another group's lines do not count", [], dict(FRESH, r3=["seeded cache", "replicaof cache 10.9.9.9 1"]), []),
+])
+def test_guard_problems(case, silent, lines, problems):
+    topo = inventory(sentinels=["r1", "r2", "r3", "s4", "s5"])
+    assert d.guard_problems(topo, "main", silent, lines) == problems
+
+
+def test_guard_message():
+    topo = inventory()
+    a = d.read_answers(topo, info(main=answer("unknown", None, reachable=1), cache=answer()))["main"]
+    assert d.guard_message(topo, a, ["p1", "p2"]) == (
+        "Group main: only 1 of 3 Sentinels answered (a majority is 2) and none vouches for a primary (status "
+        "unknown), so it is not safe to bootstrap it from initial_primary r1: p1; p2. Nothing was changed. Start the "
+        "Sentinels (or repair them) so that a majority answers, then run again.")
+
+
+# --- decommission ------------------------------------------------------------------------------------------------
+FIVE = ["r1", "r2", "r3", "r4", "r5"]
+
+
+def five(**kwargs):
+    return inventory(data=FIVE, sentinels=FIVE, groups=(MAIN, dict(CACHE, hosts=["r2", "r3", "r4"])), **kwargs)
+
+
+def test_decommission_two_hosts():
+    plan = d.plan_decommission(five(), "r4, r5", "")
+    assert plan.hosts == ["r4", "r5"] and plan.groups == []
+    assert plan.sentinels_left == ["r1", "r2", "r3"] and plan.runner == "r1"
+    assert plan.group_hosts_left == {"main": ["r1", "r2", "r3"], "cache": ["r2", "r3"]}
+    assert plan.quorum_left == 2
+    assert plan.request_error == "" and plan.refusals == []
+    assert plan.stop == {"r1": [], "r2": [], "r3": [], "r4": ["main", "cache"], "r5": ["main"]}
+    assert plan.stop_sentinel == ["r4", "r5"]
+
+
+def test_decommission_a_group_stops_it_everywhere():
+    plan = d.plan_decommission(five(), [], ["cache"])
+    assert plan.kept_groups == ["main"]
+    assert plan.stop["r3"] == ["cache"] and plan.stop["r1"] == []
+    assert plan.stop_sentinel == [] and plan.refusals == []
+
+
+@pytest.mark.parametrize("hosts, groups, error", [
+    ("", "", "Nothing was changed. Set redis_decommission_hosts and/or redis_decommission_groups (got hosts [], "
+             "groups [])."),
+    ("r9", "", "(got hosts ['r9'], groups []). Unknown hosts: r9."),
+    ("", "nope", "Unknown groups: nope (known: main, cache)."),
+    ("r2,r3,r4", "", "Group(s) cache would keep no data node: remove a group with redis_decommission_groups instead."),
+    (FIVE, "main", "No Sentinel would remain."),
+])
+def test_decommission_request_errors(hosts, groups, error):
+    plan = d.plan_decommission(five(), hosts, groups)
+    assert error in plan.request_error and plan.request_error.startswith("Nothing was changed.")
+
+
+@pytest.mark.parametrize("hosts, kwargs, refusal", [
+    ("r4,r5,r3", {}, "Only 2 Sentinel(s) would remain (r1, r2): at least 3 are needed so that losing one still leaves "
+                     "a majority that can authorise a failover."),
+    ("r3,r4,r5", {}, "2 of the 5 Sentinels would remain, fewer than a majority (3) of the Sentinels they know until "
+                     "they are reset: no failover could be authorised in between. Retire fewer Sentinels per run."),
+    ("r5", {}, "An even number of Sentinels (4) would remain: a partition into two halves could elect no leader "
+               "(redis_sentinel_allow_even=true accepts it)."),
+    ("r4,r5", {"quorum": 4}, "redis_sentinel_quorum is 4, more than the 3 Sentinels that would remain."),
+    ("r3,r4", {}, "Group cache would keep no replica (only r2): losing that node would lose the data and no failover "
+                  "would be possible."),
+])
+def test_decommission_guard_rails(hosts, kwargs, refusal):
+    assert refusal in d.plan_decommission(five(**kwargs), hosts, "").refusals
+
+
+def test_even_sentinels_allowed():
+    assert d.plan_decommission(five(allow_even=True), "r5", "").refusals == []
+
+
+def answers_of(topo, **groups):
+    return d.read_answers(topo, info((True,) * 5, **groups))
+
+
+def test_a_move_avoids_the_primary_when_one_host_of_the_group_retires():
+    topo = five()
+    plan = d.plan_decommission(topo, "r1", "")
+    answers = answers_of(topo, main=answer(total=5), cache=answer(primary="10.0.0.4:6380", total=5))
+    assert d.plan_moves(topo, plan, answers, []) == ([d.Move("main", avoid="10.0.0.1:6379")], "")
+
+
+def test_a_move_targets_a_remaining_replica_when_several_hosts_of_the_group_retire():
+    topo = five()
+    plan = d.plan_decommission(topo, "r4,r3", "")
+    answers = answers_of(topo, main=answer(total=5),
+                         cache=answer(primary="10.0.0.4:6380", total=5, replicas=["10.0.0.3:6380", "10.0.0.2:6380"]))
+    assert d.plan_moves(topo, plan, answers, []) == ([d.Move("cache", target="10.0.0.2:6380")], "")
+
+
+def test_no_move_for_a_primary_that_stays_or_a_removed_group():
+    topo = five()
+    plan = d.plan_decommission(topo, "r5", "cache")
+    answers = answers_of(topo, main=answer(total=5), cache=answer(primary="10.0.0.5:6380", total=5))
+    assert d.plan_moves(topo, plan, answers, [])[0] == []
+
+
+def test_no_remaining_replica_listed_gives_no_target():
+    topo = five()
+    plan = d.plan_decommission(topo, "r3,r4", "")
+    answers = answers_of(topo, main=answer(total=5), cache=answer(primary="10.0.0.3:6380", total=5, replicas=[]))
+    assert d.plan_moves(topo, plan, answers, [])[0] == [d.Move("cache")]
+
+
+def test_moves_need_agreement_and_every_remaining_sentinel():
+    topo = five()
+    plan = d.plan_decommission(topo, "r5", "")
+    answers = answers_of(topo, main=answer("split", None, votes={"a:1": 2, "b:1": 2}, total=5),
+                         cache=answer(primary="10.0.0.2:6380", total=5))
+    _moves, error = d.plan_moves(topo, plan, answers, ["r2", "r5"])
+    assert error == ("Nothing was changed. The Sentinels do not agree on the primary of main: repair them (or wait for "
+                     "the failover to finish) first. The Sentinels on r2 do not answer; they must, to rebuild their "
+                     "view after the change.")
+
+
+# --- rolling upgrade and restarts --------------------------------------------------------------------------------
+@pytest.mark.parametrize("primary_hosts, order", [
+    ({"main": "r1", "cache": "r2"}, ["r3", "r1", "r2"]),
+    ({"main": "r2", "cache": "r2"}, ["r1", "r3", "r2"]),
+    ({"main": None, "cache": "r3"}, ["r1", "r2", "r3"]),
+    ({}, list(HOSTS)),
+])
+def test_upgrade_order(primary_hosts, order):
+    assert d.upgrade_order(inventory(), primary_hosts) == order
+
+
+@pytest.mark.parametrize("changed, restart", [
+    ([], []),
+    (["/etc/redis/redis-cache.d/ansible.conf"], ["cache"]),
+    (["/etc/redis/redis-cache.conf"], []),  # the seed is Redis's file: never a restart
+    (["/etc/systemd/system/redis-server@.service.d/ha-redis.conf"], ["main", "cache"]),
+])
+def test_groups_to_restart(changed, restart):
+    assert d.groups_to_restart(["main", "cache"], changed, "/etc/redis/redis-",
+                               "/etc/systemd/system/redis-server@.service.d/ha-redis.conf") == restart
