@@ -16,7 +16,7 @@ MARKER_REACH = 60
 
 
 def ignored(path):
-    """Whether ``ansible-galaxy collection build`` leaves ``path`` (relative) out: it or a parent matches build_ignore."""
+    """Whether ``ansible-galaxy collection build`` leaves ``path`` out: it or a parent matches build_ignore."""
     patterns = yaml.safe_load((ROOT / "galaxy.yml").read_text())["build_ignore"]
     parts = pathlib.PurePosixPath(path).parts
     prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
@@ -38,7 +38,7 @@ def test_readme_links_exist_and_ship_or_say_repository_only():
     missing = [path for path, _after in links if not (ROOT / path).exists()]
     assert not missing, "README.md links to files that do not exist: %s" % missing
     unmarked = [path for path, after in links if ignored(path) and MARKER not in " ".join(after.split())]
-    assert not unmarked, "README.md links to files left out of the collection without saying %r: %s" % (MARKER, unmarked)
+    assert not unmarked, "README.md links to files that do not ship, without %r: %s" % (MARKER, unmarked)
 
 
 def test_build_ignore_leaves_out_the_tests_and_repository_tools():
