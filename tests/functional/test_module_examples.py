@@ -26,13 +26,12 @@ from __future__ import annotations
 import importlib
 import os
 import re
-import subprocess
 import sys
 
 import pytest
 import redis
 import yaml
-from cluster import COLLECTIONS, PYTHON, REPO, VENV_BIN, Cluster, Node, _parse_module_output, free_port
+from cluster import COLLECTIONS, REPO, Cluster, Node, failed_tasks, free_port, run_playbook
 
 sys.path.insert(0, str(COLLECTIONS))
 
@@ -86,19 +85,10 @@ def set_login_port(tasks, data_port, sentinel_port, acl_ports=None):
 
 
 def run_play(tasks, tmp_path):
-    playbook = [dict(name="Examples", hosts="localhost", gather_facts=False, vars=EXAMPLE_VARS, tasks=tasks)]
-    path = tmp_path / "examples.yml"
-    path.write_text(yaml.safe_dump(playbook, sort_keys=False))
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-               ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                           "-e", "ansible_python_interpreter=%s" % PYTHON, str(path)],
-                          check=False, capture_output=True, text=True, cwd=str(REPO), env=env, timeout=180)
-    report = _parse_module_output(proc.stdout)
-    failed = [(task["task"]["name"], task["hosts"]["localhost"].get("msg"))
-              for play in report["plays"] for task in play["tasks"]
-              if task["hosts"].get("localhost", {}).get("failed")]
-    assert proc.returncode == 0 and not failed, "failed examples: %s\n%s" % (failed, proc.stderr[-2000:])
+    play = dict(name="Examples", hosts="localhost", gather_facts=False, vars=EXAMPLE_VARS, tasks=tasks)
+    rc, report, stderr = run_playbook([play], tmp_path)
+    failed = failed_tasks(report)
+    assert rc == 0 and not failed, "failed examples: %s\n%s" % (failed, stderr[-2000:])
     ran = [task["task"]["name"] for play in report["plays"] for task in play["tasks"]]
     assert ran == [task["name"] for task in tasks], "not every example ran: %s" % ran
 
