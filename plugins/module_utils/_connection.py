@@ -177,7 +177,7 @@ class ConnectionSettings:
     def auth_failure(self, endpoint, reply):
         """One sentence for a refused authentication: which node, which options, what the node said."""
         user_option, password_option, label = CREDENTIAL_OPTIONS[self.kind]
-        reply = str(reply).strip().split("\n")[0].rstrip(".")
+        reply = str(reply).strip().split("\n", maxsplit=1)[0].rstrip(".")
         if self.password is None:
             why = "it requires a password and option %s is not set" % password_option
         elif "without any password configured" in reply:

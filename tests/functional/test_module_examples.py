@@ -56,9 +56,11 @@ def substitute(text, data_nodes, sentinels, root):
     def node(index, nodes):
         return nodes[int(index) - 1]
 
-    text = re.sub(r"primary_host: 10\.0\.0\.1([1-3])(\s+)primary_port: 6379",
-                  lambda m: "primary_host: %s%sprimary_port: %d" % (node(m.group(1), data_nodes).host, m.group(2),
-                                                                     node(m.group(1), data_nodes).port), text)
+    def host_and_port(match):
+        target = node(match.group(1), data_nodes)
+        return "primary_host: %s%sprimary_port: %d" % (target.host, match.group(2), target.port)
+
+    text = re.sub(r"primary_host: 10\.0\.0\.1([1-3])(\s+)primary_port: 6379", host_and_port, text)
     text = re.sub(r"10\.0\.0\.1([1-3]):26379", lambda m: node(m.group(1), sentinels).address, text)
     text = re.sub(r"10\.0\.0\.1([1-3]):6379", lambda m: node(m.group(1), data_nodes).address, text)
     if sentinels:
