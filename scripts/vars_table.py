@@ -64,6 +64,8 @@ def collect():
                 description = spec.get("description", "")
                 if isinstance(description, list):
                     description = " ".join(description)
+                if spec.get("choices") and not row["description"]:
+                    description += " One of %s." % ", ".join("V(%s)" % choice for choice in spec["choices"])
                 row["description"] = row["description"] or clean(description)
     return rows
 

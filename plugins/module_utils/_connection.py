@@ -9,6 +9,7 @@ The options are documented once, in the ``ha.redis.connection`` doc fragment.
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -30,13 +31,17 @@ DEFAULT_REDIS_PORT = 6379
 DEFAULT_SENTINEL_PORT = 26379
 
 
-def connection_argument_spec():
-    """Options every module takes; kept in step with the ``ha.redis.connection`` doc fragment."""
+# The options that carry the credentials of each kind of node, and what the node is called in messages.
+CREDENTIAL_OPTIONS = {
+    "redis": ("login_user", "login_password", "data node"),
+    "sentinel": ("sentinel_user", "sentinel_password", "Sentinel"),
+}
+TLS_FILE_OPTIONS = ("ca_certs", "client_cert_file", "client_key_file")
+
+
+def transport_options():
+    """TLS and timeouts: every module that connects (doc fragment ``ha.redis.connection.transport``)."""
     return dict(
-        login_user=dict(type="str", aliases=["redis_user"]),
-        login_password=dict(type="str", no_log=True, aliases=["redis_password"]),
-        sentinel_user=dict(type="str"),
-        sentinel_password=dict(type="str", no_log=True),
         tls=dict(type="bool", default=False),
         validate_certs=dict(type="bool", default=True),
         ca_certs=dict(type="path"),
@@ -45,6 +50,27 @@ def connection_argument_spec():
         connect_timeout=dict(type="float", default=1.0),
         command_timeout=dict(type="float", default=2.0),
     )
+
+
+def credential_options(kind):
+    """The user and password options for ``kind`` ('redis' or 'sentinel'); fragments ``*_credentials``."""
+    user, password, _label = CREDENTIAL_OPTIONS[kind]
+    aliases = dict(login_user=["redis_user"], login_password=["redis_password"])
+    return {user: dict(type="str", aliases=aliases.get(user, [])),
+            password: dict(type="str", no_log=True, aliases=aliases.get(password, []))}
+
+
+def connection_argument_spec(data=True, sentinel=True):
+    """Transport options plus the credentials of the kinds of node a module talks to.
+
+    Both kinds by default (the ``ha.redis.connection`` doc fragment); ``data=False`` or ``sentinel=False`` leaves
+    out the credentials a module never uses, so that they cannot be given and silently ignored.
+    """
+    spec = transport_options()
+    for kind, wanted in (("redis", data), ("sentinel", sentinel)):
+        if wanted:
+            spec.update(credential_options(kind))
+    return spec
 
 
 def reply_text(value):
@@ -67,15 +93,16 @@ def primary_name_option():
     return dict(primary_name=dict(type="str", required=True, aliases=["master_name"]))
 
 
-def node_argument_spec(default_port):
-    """Options of a module that acts on one node: connection options plus login_host and login_port.
+def node_argument_spec(kind):
+    """Options of a module that acts on one node of ``kind``: its credentials, transport, login_host, login_port.
 
-    Documented by the ``ha.redis.connection.data_node`` or ``ha.redis.connection.sentinel_node`` fragment.
+    Documented by the fragments ``ha.redis.connection.transport`` and ``.data_credentials`` + ``.data_node``
+    (kind 'redis') or ``.sentinel_credentials`` + ``.sentinel_node`` (kind 'sentinel').
     """
-    spec = connection_argument_spec()
+    spec = connection_argument_spec(data=kind == "redis", sentinel=kind == "sentinel")
     spec.update(
         login_host=dict(type="str", default="127.0.0.1"),
-        login_port=dict(type="int", default=default_port),
+        login_port=dict(type="int", default=DEFAULT_SENTINEL_PORT if kind == "sentinel" else DEFAULT_REDIS_PORT),
     )
     return spec
 
@@ -112,17 +139,31 @@ class ConnectionSettings:
     client_key_file: str | None = None
     connect_timeout: float = 1.0
     command_timeout: float = 2.0
+    kind: str = "redis"
 
     @classmethod
     def from_params(cls, params, kind="redis"):
-        """Build the settings for ``kind`` ('redis' or 'sentinel') from module parameters."""
-        if kind == "sentinel":
-            username, password = params.get("sentinel_user"), params.get("sentinel_password")
-        else:
-            username, password = params.get("login_user"), params.get("login_password")
+        """Build the settings for ``kind`` ('redis' or 'sentinel') from module parameters.
+
+        Raises HaRedisError for a timeout that is not above 0, for TLS files given without ``tls=true`` (they
+        would be ignored), and for a TLS file that does not exist (redis-py would only say "No such file").
+        """
+        user_option, password_option, _label = CREDENTIAL_OPTIONS[kind]
+        for option in ("connect_timeout", "command_timeout"):
+            value = params.get(option)
+            if value is not None and value <= 0:
+                raise HaRedisError("Option %s is %s, expected a number of seconds above 0." % (option, value))
+        given = [option for option in TLS_FILE_OPTIONS if params.get(option)]
+        if given and not params.get("tls"):
+            raise HaRedisError("Option %s is set but tls is false; set tls=true to use TLS, or leave %s out."
+                               % (given[0], " and ".join(given)))
+        for option in given:
+            if not os.path.isfile(params[option]):
+                raise HaRedisError("The TLS file %s (option %s) does not exist or is not a file."
+                                   % (params[option], option))
         return cls(
-            username=username or None,
-            password=password or None,
+            username=params.get(user_option) or None,
+            password=params.get(password_option) or None,
             tls=bool(params.get("tls")),
             validate_certs=params.get("validate_certs", True),
             ca_certs=params.get("ca_certs"),
@@ -130,7 +171,23 @@ class ConnectionSettings:
             client_key_file=params.get("client_key_file"),
             connect_timeout=float(params.get("connect_timeout") or 1.0),
             command_timeout=float(params.get("command_timeout") or 2.0),
+            kind=kind,
         )
+
+    def auth_failure(self, endpoint, reply):
+        """One sentence for a refused authentication: which node, which options, what the node said."""
+        user_option, password_option, label = CREDENTIAL_OPTIONS[self.kind]
+        reply = str(reply).strip().split("\n", maxsplit=1)[0].rstrip(".")
+        if self.password is None:
+            why = "it requires a password and option %s is not set" % password_option
+        elif "without any password configured" in reply:
+            why = "option %s is set but the %s has no password" % (password_option, label)
+        elif self.username:
+            why = "it refused user %s (option %s) with the password of option %s" % (
+                self.username, user_option, password_option)
+        else:
+            why = "it refused the password of option %s (user default)" % password_option
+        return "authentication to the %s at %s failed: %s (%s)" % (label, endpoint, why, reply)
 
 
 def parse_endpoint(value, default_port):
@@ -184,8 +241,35 @@ def client_kwargs(settings):
     return kwargs
 
 
+def _is_auth_error(exc):
+    text = str(exc)
+    return (isinstance(exc, redis.exceptions.AuthenticationError) or "WRONGPASS" in text or "NOAUTH" in text
+            or "invalid password" in text or "without any password configured" in text)
+
+
+def _authenticating(endpoint, settings):
+    """redis-py ``redis_connect_func``: the usual handshake, then an auth error that names node and options.
+
+    Without a password a PING is sent, so that a node that requires one says so here, on every redis-py version,
+    and not as a bare NOAUTH reply to whatever command comes first.
+    """
+    def on_connect(connection):
+        try:
+            connection.on_connect()
+            if settings.password is None:
+                connection.send_command("PING")
+                connection.read_response()
+        except redis.exceptions.RedisError as exc:
+            if not _is_auth_error(exc):
+                raise
+            error = redis.exceptions.AuthenticationError(settings.auth_failure(endpoint, exc))
+            error.ha_redis_auth = True
+            raise error from exc
+    return on_connect
+
+
 def connect(endpoint, settings):
-    """Return a redis-py client for one node. Nothing is sent until the first command."""
+    """Return a redis-py client for one node. It connects (and authenticates) at the first command."""
     return redis.Redis(
         host=endpoint.host,
         port=endpoint.port,
@@ -193,6 +277,7 @@ def connect(endpoint, settings):
         # One attempt: callers poll against their own deadline and must see failures as they are.
         retry=Retry(NoBackoff(), 0),
         retry_on_timeout=False,
+        redis_connect_func=_authenticating(endpoint, settings),
         **client_kwargs(settings)
     )
 
@@ -200,6 +285,8 @@ def connect(endpoint, settings):
 def describe_error(exc):
     """One short, secret-free phrase for a redis-py or socket error."""
     text = str(exc).strip() or exc.__class__.__name__
+    if getattr(exc, "ha_redis_auth", False):
+        return text
     if HAS_REDIS:
         if isinstance(exc, redis.exceptions.AuthenticationError) or "WRONGPASS" in text or "invalid password" in text:
             return "authentication failed (%s)" % text.split("\n")[0]

@@ -16,8 +16,9 @@ description:
     change costs one remote call per role instead of one per path.
   - File contents come from the task, typically rendered on the controller with
     C(lookup('ansible.builtin.template', ...)). A file is written to a temporary file in the same directory
-    with its owner, group and mode already set, then renamed over the old one; readers never see a partial file
-    and a file holding secrets is never readable by others, not even for a moment.
+    with its owner, group and mode already set, then moved over the old one with Ansible's atomic move (which
+    keeps the SELinux context of the old file, or gives a new file the default context of its path); readers
+    never see a partial file and a file holding secrets is never readable by others, not even for a moment.
   - Order of work is directories, links, files, each in the order given; parents must come before children.
 author:
   - ha.redis contributors (!UNKNOWN)
@@ -88,6 +89,13 @@ options:
             because a service owns it from then on (Redis and Sentinel rewrite their own configuration files).
         type: bool
         default: true
+  unsafe_writes:
+    description:
+      - Write a file in place when it cannot be replaced atomically (for example a file bind-mounted into a
+        container, where the rename fails with C(EBUSY)), as O(ansible.builtin.copy#module:unsafe_writes) does.
+        Readers may then see a partial file; its owner, group and mode are still set before the content.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -158,7 +166,7 @@ changed_paths:
 import os
 import tempfile
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible_collections.ha.redis.plugins.module_utils._node_files import (
     CREATE,
@@ -190,13 +198,34 @@ def _attributes(module, path, owner, group, mode, diffs):
 
 
 def _write(module, dest, data, spec):
-    """Write ``data`` to a temporary file beside ``dest`` with its final attributes, then rename it over ``dest``."""
+    """Write ``data`` to a temporary file beside ``dest`` with its final attributes, then move it over ``dest``.
+
+    ``atomic_move`` keeps the SELinux context (and honours ``unsafe_writes``), but it also gives the temporary file
+    the old file's owner and mode, and a new file the mode 0666 minus the umask. Neither may open a secret file
+    to others, even for a moment: an existing file gets its final owner and mode before the move, and a new one
+    is moved under the umask 0777 (mode 0000 until its final attributes are set just after).
+    """
+    fs_args = _fs_args(dest, spec["owner"], spec["group"], spec["mode"])
     handle, tmp = tempfile.mkstemp(prefix=".ha-redis-", dir=os.path.dirname(dest))
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
-        module.set_fs_attributes_if_different(_fs_args(tmp, spec["owner"], spec["group"], spec["mode"]), False)
-        os.rename(tmp, dest)
+        module.set_fs_attributes_if_different(dict(fs_args, path=tmp), False)
+        creating = not os.path.lexists(dest)
+        if not creating:
+            module.set_fs_attributes_if_different(fs_args, False)
+        umask = os.umask(0o777) if creating else None
+        try:
+            module.atomic_move(tmp, dest, unsafe_writes=module.params["unsafe_writes"])
+        except OSError:
+            raise
+        except Exception as exc:  # atomic_move reports its own failures as Exception
+            raise OSError(None, to_native(exc), dest) from exc
+        finally:
+            if umask is not None:
+                os.umask(umask)
+        if creating:
+            module.set_fs_attributes_if_different(fs_args, False)
     except BaseException:
         if os.path.lexists(tmp):
             os.unlink(tmp)
@@ -218,6 +247,7 @@ def main():
                 content=dict(type="str", required=True),
                 force=dict(type="bool", default=True),
             )),
+            unsafe_writes=dict(type="bool", default=False, fallback=(env_fallback, ["ANSIBLE_UNSAFE_WRITES"])),
         ),
         supports_check_mode=True,
     )

@@ -39,6 +39,7 @@ options:
     description:
       - V(redis) for a data node (authenticates with O(login_user) and O(login_password)), V(sentinel) for a
         Sentinel (authenticates with O(sentinel_user) and O(sentinel_password)).
+      - The credentials of the other kind of node are refused rather than ignored.
     type: str
     choices: [redis, sentinel]
     default: redis
@@ -81,7 +82,8 @@ EXAMPLES = r"""
     login_user: admin
     login_password: "{{ redis_password }}"
     acl_file: /etc/redis/users.acl
-    force: "{{ __acl_file is changed }}"
+    force: "{{ users_acl is changed }}"  # the registered result of the task that wrote the file
+  no_log: true
 
 - name: Same for a Sentinel, and set the password it uses towards the other Sentinels
   ha.redis.redis_acl:
@@ -91,6 +93,7 @@ EXAMPLES = r"""
     acl_file: /etc/redis/sentinel-ha.acl
     peer_user: sentinel-admin
     peer_password: "{{ redis_sentinel_password }}"
+  no_log: true
 """
 
 RETURN = r"""
@@ -126,6 +129,7 @@ from ansible_collections.ha.redis.plugins.module_utils._acl import (
     set_peer_auth,
 )
 from ansible_collections.ha.redis.plugins.module_utils._connection import (
+    CREDENTIAL_OPTIONS,
     DEFAULT_REDIS_PORT,
     DEFAULT_SENTINEL_PORT,
     HAS_REDIS,
@@ -156,6 +160,11 @@ def main():
     sentinel = params["node_type"] == "sentinel"
     if not sentinel and (params["peer_user"] or params["peer_password"]):
         module.fail_json(msg="peer_user and peer_password apply to node_type=sentinel only.")
+    used, unused = ("sentinel", "redis") if sentinel else ("redis", "sentinel")
+    given = [option for option in CREDENTIAL_OPTIONS[unused][:2] if params[option]]
+    if given:
+        module.fail_json(msg="Option %s is not used with node_type=%s, which authenticates with %s and %s; leave "
+                             "it out." % (" and ".join(given), params["node_type"], *CREDENTIAL_OPTIONS[used][:2]))
 
     result = dict(changed=False, commands=[], users={}, differs=[])
     try:

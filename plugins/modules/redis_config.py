@@ -23,7 +23,8 @@ description:
 author:
   - ha.redis contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ha.redis.connection
+  - ha.redis.connection.transport
+  - ha.redis.connection.data_credentials
   - ha.redis.connection.data_node
 options:
   config:
@@ -60,6 +61,7 @@ EXAMPLES = r"""
       maxmemory-policy: allkeys-lru
       appendonly: true
       save: ["3600 1", "300 100"]
+  no_log: true  # login_password
 
 - name: Rotate the password (the value is never shown)
   ha.redis.redis_config:
@@ -120,7 +122,7 @@ from ansible_collections.ha.redis.plugins.module_utils._redis_config import (
 
 
 def main():
-    argument_spec = node_argument_spec(DEFAULT_REDIS_PORT)
+    argument_spec = node_argument_spec("redis")
     argument_spec.update(
         config=dict(type="dict", required=True),
         rewrite=dict(type="bool", default=True),

@@ -22,7 +22,8 @@ description:
 author:
   - ha.redis contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ha.redis.connection
+  - ha.redis.connection.transport
+  - ha.redis.connection.data_credentials
   - ha.redis.connection.data_node
 options:
   role:
@@ -72,11 +73,13 @@ EXAMPLES = r"""
     login_password: "{{ redis_password }}"
     primary_host: 10.0.0.11
     primary_port: 6379
+  no_log: true
 
 - name: Make this node a primary
   ha.redis.redis_replication:
     login_password: "{{ redis_password }}"
     role: primary
+  no_log: true
 """
 
 RETURN = r"""
@@ -126,7 +129,7 @@ def _summary(state):
 
 
 def main():
-    argument_spec = node_argument_spec(DEFAULT_REDIS_PORT)
+    argument_spec = node_argument_spec("redis")
     argument_spec.update(
         role=dict(type="str", choices=["primary", "replica"], default="replica"),
         primary_host=dict(type="str", aliases=["master_host"]),

@@ -64,7 +64,7 @@ options:
   timeout:
     description:
       - Seconds the whole switchover may take before the module gives up.
-    type: int
+    type: float
     default: 30
   pause_timeout_ms:
     description:
@@ -103,21 +103,25 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Make sure this node is not the primary before restarting it
+- name: Make sure 10.0.0.11 is not the primary before restarting it
   ha.redis.sentinel_failover:
-    sentinels: "{{ groups['redis_sentinel'] | map('extract', hostvars, 'redis_address')
-                   | map('regex_replace', '$', ':26379') }}"
+    sentinels: [10.0.0.11:26379, 10.0.0.12:26379, 10.0.0.13:26379]
     primary_name: main
-    avoid: "{{ redis_address }}:6379"
+    avoid: 10.0.0.11:6379
     login_password: "{{ redis_password }}"
     sentinel_password: "{{ redis_sentinel_password }}"
   run_once: true
+  no_log: true
 
 - name: Switch the primary over to a chosen replica
   ha.redis.sentinel_failover:
     sentinels: [10.0.0.11:26379, 10.0.0.12:26379, 10.0.0.13:26379]
     primary_name: main
     target: 10.0.0.12:6379
+    login_password: "{{ redis_password }}"
+    sentinel_password: "{{ redis_sentinel_password }}"
+  run_once: true
+  no_log: true
 """
 
 RETURN = r"""
@@ -205,7 +209,7 @@ def main():
         target=dict(type="str"),
         avoid=dict(type="str"),
         zero_loss=dict(type="bool", default=True),
-        timeout=dict(type="int", default=30),
+        timeout=dict(type="float", default=30.0),
         pause_timeout_ms=dict(type="int", default=5000),
         align_with_sentinel_info=dict(type="bool", default=True),
     )

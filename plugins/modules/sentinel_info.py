@@ -20,7 +20,8 @@ description:
 author:
   - ha.redis contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ha.redis.connection
+  - ha.redis.connection.transport
+  - ha.redis.connection.sentinel_credentials
 attributes:
   check_mode:
     support: full
@@ -52,24 +53,25 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Ask every Sentinel of the inventory who the primaries are
+- name: Ask every Sentinel who the primary of main is
   ha.redis.sentinel_info:
-    sentinels: "{{ groups['redis_sentinel'] | map('extract', hostvars, 'redis_address') | product([26379])
-                   | map('join', ':') | list }}"
+    sentinels: [10.0.0.11:26379, 10.0.0.12:26379, 10.0.0.13:26379]
     primary_name: [main]
     sentinel_password: "{{ redis_sentinel_password }}"
-  register: __redis_sentinel_info
+  register: sentinel_info
   run_once: true
   no_log: true
 
-- name: Stop when the Sentinels disagree about a group
+- name: Stop when the Sentinels disagree about main
   ansible.builtin.assert:
-    that: __redis_sentinel_info.groups.main.status in ['agreed', 'unknown']
-    fail_msg: "Sentinels disagree about the primary of main: {{ __redis_sentinel_info.groups.main.views }}"
+    that: sentinel_info.groups.main.status in ['agreed', 'unknown']
+    fail_msg: "The Sentinels disagree about the primary of main: {{ sentinel_info.groups.main.views }}"
 
-- name: Describe every group that a single local Sentinel monitors
+- name: Describe every group that the local Sentinel monitors
   ha.redis.sentinel_info:
     sentinels: [127.0.0.1:26379]
+    sentinel_password: "{{ redis_sentinel_password }}"
+  no_log: true
 """
 
 RETURN = r"""
@@ -194,7 +196,7 @@ from ansible_collections.ha.redis.plugins.module_utils._sentinel import (
 
 
 def argument_spec():
-    spec = connection_argument_spec()
+    spec = connection_argument_spec(data=False)
     spec.update(
         sentinels=dict(type="list", elements="raw", required=True),
         primary_name=dict(type="list", elements="str", aliases=["master_name"]),
@@ -238,9 +240,9 @@ def main():
                 addresses.append(addr)
         if not addresses:
             raise HaRedisError("Option sentinels is empty, expected at least one Sentinel address.")
+        settings = ConnectionSettings.from_params(module.params, kind="sentinel")
     except HaRedisError as exc:
         module.fail_json(msg=str(exc), **exc.details)
-    settings = ConnectionSettings.from_params(module.params, kind="sentinel")
     names = module.params["primary_name"]
     states = collect_sentinels(addresses, settings, names=names)
     if names is None:

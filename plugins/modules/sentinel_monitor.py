@@ -23,9 +23,10 @@ description:
 author:
   - ha.redis contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ha.redis.connection
-  - ha.redis.connection.primary_name
+  - ha.redis.connection.transport
+  - ha.redis.connection.sentinel_credentials
   - ha.redis.connection.sentinel_node
+  - ha.redis.connection.primary_name
 options:
   state:
     description:
@@ -98,9 +99,11 @@ EXAMPLES = r"""
       failover-timeout: 60000
       parallel-syncs: 1
       auth-pass: "{{ redis_password }}"
+  no_log: true
 
 - name: Forget a retired group
   ha.redis.sentinel_monitor:
+    sentinel_password: "{{ redis_sentinel_password }}"
     primary_name: old
     state: absent
 """
@@ -167,7 +170,7 @@ from ansible_collections.ha.redis.plugins.module_utils._sentinel_monitor import 
 
 
 def main():
-    argument_spec = node_argument_spec(DEFAULT_SENTINEL_PORT)
+    argument_spec = node_argument_spec("sentinel")
     argument_spec.update(
         **primary_name_option(),
         state=dict(type="str", choices=["present", "absent"], default="present"),

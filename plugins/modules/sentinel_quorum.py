@@ -121,29 +121,33 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Verify the Sentinel quorum of two groups
+- name: Verify the Sentinel quorum of the group main
   ha.redis.sentinel_quorum:
-    sentinels: [10.0.0.1:26379, 10.0.0.2:26379, 10.0.0.3:26379]
-    primary_name: [main, cache]
-    expected_replicas: {main: 2, cache: 2}
+    sentinels: [10.0.0.11:26379, 10.0.0.12:26379, 10.0.0.13:26379]
+    primary_name: [main]
+    expected_replicas: 2
     login_password: "{{ redis_password }}"
     sentinel_password: "{{ redis_sentinel_password }}"
     timeout: 60
   run_once: true
-  register: __redis_quorum
+  register: quorum
   no_log: true
 
 - name: Print the report
   ansible.builtin.debug:
-    msg: "{{ __redis_quorum.report }}"
+    msg: "{{ quorum.report }}"
   run_once: true
 
 - name: Prove what clients see after a change (writes one short-lived key)
   ha.redis.sentinel_quorum:
-    sentinels: [127.0.0.1:26379, 127.0.0.1:26380, 127.0.0.1:26381]
-    master_name: mymaster
-    expected_replicas: 2
+    sentinels: [10.0.0.11:26379, 10.0.0.12:26379, 10.0.0.13:26379]
+    master_name: [main]
+    expected_replicas: {main: 2}  # one count per group
     write_probe: true
+    login_password: "{{ redis_password }}"
+    sentinel_password: "{{ redis_sentinel_password }}"
+  run_once: true
+  no_log: true
 """
 
 RETURN = r"""
@@ -414,10 +418,10 @@ def main():
     p = module.params
     try:
         addresses, endpoints, names, expectations = validate(p)
+        sentinel_settings = ConnectionSettings.from_params(p, kind="sentinel")
+        data_settings = ConnectionSettings.from_params(p, kind="redis")
     except HaRedisError as exc:
         module.fail_json(msg=str(exc), **exc.details)
-    sentinel_settings = ConnectionSettings.from_params(p, kind="sentinel")
-    data_settings = ConnectionSettings.from_params(p, kind="redis")
 
     deadline = Deadline(p["timeout"])
     attempts = 0

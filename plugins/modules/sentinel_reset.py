@@ -24,9 +24,10 @@ description:
 author:
   - ha.redis contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ha.redis.connection
-  - ha.redis.connection.primary_name
+  - ha.redis.connection.transport
+  - ha.redis.connection.sentinel_credentials
   - ha.redis.connection.sentinel_node
+  - ha.redis.connection.primary_name
 options:
   expected_sentinels:
     description:
@@ -145,7 +146,7 @@ from ansible_collections.ha.redis.plugins.module_utils._sentinel_reset import (
 
 
 def main():
-    argument_spec = node_argument_spec(DEFAULT_SENTINEL_PORT)
+    argument_spec = node_argument_spec("sentinel")
     argument_spec.update(
         **primary_name_option(),
         expected_sentinels=dict(type="int", required=True),

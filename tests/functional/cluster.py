@@ -425,3 +425,29 @@ def run_ansible_adhoc(module, args, check_mode=False, timeout=180):
                              % (proc.returncode, proc.stdout, proc.stderr)) from exc
     result.setdefault("rc", proc.returncode)
     return result
+
+
+def run_playbook(plays, tmp_path, timeout=180):
+    """Run ``plays`` (a list of dicts) with ansible-playbook on localhost; return (rc, json report, stderr)."""
+    import yaml  # noqa: PLC0415 - only the playbook runners need it
+
+    path = Path(tmp_path) / "playbook.yml"
+    path.write_text(yaml.safe_dump(plays, sort_keys=False))
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+               ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                           "-e", "ansible_python_interpreter=%s" % PYTHON, str(path)],
+                          check=False, capture_output=True, text=True, cwd=str(REPO), env=env, timeout=timeout)
+    try:
+        report = _parse_module_output(proc.stdout)
+    except ValueError as exc:
+        raise AssertionError("ansible-playbook printed no JSON (rc=%s)\nstdout:\n%s\nstderr:\n%s"
+                             % (proc.returncode, proc.stdout, proc.stderr)) from exc
+    return proc.returncode, report, proc.stderr
+
+
+def failed_tasks(report):
+    """(task name, message) of every task that failed on localhost in a json-callback report."""
+    return [(task["task"]["name"], task["hosts"]["localhost"].get("msg"))
+            for play in report["plays"] for task in play["tasks"]
+            if task["hosts"].get("localhost", {}).get("failed")]

@@ -47,8 +47,7 @@ RULE = "a number from 0 to the group's 2 replica(s)"
     ({"min_replicas_to_write": 3}, {}, ["min_replicas_to_write is '3'", RULE]),
     ({}, {"redis_min_replicas_to_write": 5}, ["min_replicas_to_write is '5'", RULE]),
     ({"min_replicas_to_write": "one"}, {}, ["min_replicas_to_write is 'one'", RULE]),
-    # The argument spec (type int) refuses it before the rule runs.
-    ({"min_replicas_max_lag": "soon"}, {}, ["argument 'min_replicas_max_lag' is of type str"]),
+    ({"min_replicas_max_lag": "soon"}, {}, ["min_replicas_max_lag 'soon'", "and a number of seconds"]),
 ])
 def test_refused_before_any_host_changes(tmp_path, group, group_vars, seen):
     proc = run_preflight(tmp_path, group, **group_vars)

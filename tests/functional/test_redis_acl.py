@@ -103,7 +103,8 @@ def test_wrong_password_is_a_clear_error(acl_node, run_module):
     result = run_module("redis_acl", dict(login_port=node.port, login_user="admin", login_password="nope",
                                           acl_file=str(acl)))
     assert result.get("failed") is True
-    assert "authentication failed" in result["msg"], result["msg"]
+    assert ("authentication to the data node at %s failed: it refused user admin (option login_user) with the "
+            "password of option login_password" % node.address) in result["msg"], result["msg"]
     assert "nope" not in json.dumps(result)
 
 

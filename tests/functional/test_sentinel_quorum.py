@@ -181,13 +181,15 @@ def test_wrong_sentinel_password(shared_secured_cluster, run_module):
     result = run_module("sentinel_quorum", args_for(shared_secured_cluster, sentinel_password="wrong"))
     found = assert_failed_with(result, "sentinel_unreachable")
     assert {p["node"] for p in found} == set(shared_secured_cluster.sentinel_addresses())
-    assert all("authentication" in p["seen"] for p in found)
+    assert all("authentication to the Sentinel at %s failed: it refused the password of option sentinel_password"
+               % p["node"] in p["seen"] for p in found), found
 
 
 def test_wrong_data_password(shared_secured_cluster, run_ansible):
     result = run_ansible("sentinel_quorum", args_for(shared_secured_cluster, login_password="wrong"))
     found = assert_failed_with(result, "primary_unreachable", node=shared_secured_cluster.primary.address)
-    assert "authentication" in found[0]["seen"]
+    assert ("authentication to the data node at %s failed: it refused the password of option login_password"
+            % shared_secured_cluster.primary.address) in found[0]["seen"], found
     assert "wrong" not in result["msg"]
 
 
@@ -395,7 +397,8 @@ def test_verify_playbook_fails_with_the_problems_and_hides_secrets(shared_secure
     output = proc.stdout + proc.stderr
     assert "Sentinel quorum check failed" in output
     for address in shared_secured_cluster.sentinel_addresses():
-        assert "Sentinel %s: authentication failed" % address in output
+        assert ("Sentinel %s: authentication to the Sentinel at %s failed: it refused the password of option "
+                "sentinel_password" % (address, address)) in output
     assert SENTINEL_PASSWORD not in output and DATA_PASSWORD not in output
 
 

@@ -60,15 +60,17 @@ def test_pairs_to_dict_decodes_bytes():
     assert pairs_to_dict(None) == {}
 
 
-def test_settings_by_kind_and_tls_kwargs():
+def test_settings_by_kind_and_tls_kwargs(tmp_path):
+    ca = tmp_path / "ca.crt"
+    ca.write_text("not read here\n")
     params = dict(login_user="admin", login_password="p1", sentinel_user="", sentinel_password="p2", tls=True,
-                  validate_certs=False, ca_certs="/ca", client_cert_file=None, client_key_file=None,
+                  validate_certs=False, ca_certs=str(ca), client_cert_file=None, client_key_file=None,
                   connect_timeout=None, command_timeout=3)
     data, sentinel = ConnectionSettings.from_params(params), ConnectionSettings.from_params(params, "sentinel")
     assert (data.username, data.password, sentinel.username, sentinel.password) == ("admin", "p1", None, "p2")
     assert data.connect_timeout == 1.0 and data.command_timeout == 3.0
     kwargs = client_kwargs(data)
-    assert kwargs["ssl"] is True and kwargs["ssl_cert_reqs"] == "none" and kwargs["ssl_ca_certs"] == "/ca"
+    assert kwargs["ssl"] is True and kwargs["ssl_cert_reqs"] == "none" and kwargs["ssl_ca_certs"] == str(ca)
     assert "ssl" not in client_kwargs(ConnectionSettings())
 
 

@@ -19,8 +19,13 @@ TYPE_DEFAULT = "str"
 
 
 def documented_options(module):
+    """The module's options with those of the ``ha.redis.connection`` fragments it extends."""
     doc = yaml.safe_load(module.DOCUMENTATION)
-    options = dict(yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"])
+    options = {}
+    for fragment in doc.get("extends_documentation_fragment", []):
+        assert fragment.startswith("ha.redis.connection"), fragment
+        part = fragment.split(".")[3].upper() if fragment.count(".") == 3 else "DOCUMENTATION"
+        options.update(yaml.safe_load(getattr(ModuleDocFragment, part))["options"])
     options.update(doc["options"])
     return options
 

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The functional tests with the lowest and the highest redis-py that requirements.txt allows (Debian 12's 4.3.4,
+# and 8.1.0). The modules run directly with that redis-py first on their path (HA_REDIS_MODULE_PYTHONPATH); the
+# test harness keeps the virtualenv's. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for version in ${REDIS_PY_VERSIONS:-4.3.4 8.1.0}; do
+  dir=$PWD/.cache/redis-py-$version
+  [ -d "$dir/redis" ] || .venv/bin/pip install -q --disable-pip-version-check --target "$dir" "redis==$version"
+  echo "==> redis-py $version"
+  HA_REDIS_MODULE_PYTHONPATH=$dir .venv/bin/pytest -q -n "${PYTEST_WORKERS:-2}" tests/functional "$@"
+done
