@@ -816,6 +816,19 @@ def fmt(value, unit):
     return "%g" % value
 
 
+def part_of(key):
+    """The --only part that measures a figure."""
+    if key in unplanned.UNITS:
+        return "faults"
+    if key.startswith("floor"):
+        return "floor"
+    if key.endswith(("_5", "_9")):
+        return "sizes"
+    if key.startswith("upgrade") or key == "deploy_3_pinned":
+        return "upgrade"
+    return "three"
+
+
 def write_markdown(path, data):
     summary = data["results"]
     m = data["machine"]
@@ -840,6 +853,8 @@ def write_markdown(path, data):
         "|---|---:|---:|---:|---:|",
     ]
     for key, label in LABELS:
+        if key not in summary and part_of(key) not in data.get("parts", [part_of(key)]):
+            continue  # a part this run did not measure (--only)
         if key in summary:
             s = summary[key]
             cells = [fmt(s[k], s["unit"]) for k in ("median", "min", "max")]
