@@ -8,69 +8,11 @@ from __future__ import annotations
 class ModuleDocFragment:
     # Connection options (plugins/module_utils/_connection.py). A module extends only the parts it uses:
     # TRANSPORT always, DATA_CREDENTIALS when it talks to data nodes, SENTINEL_CREDENTIALS when it talks to
-    # Sentinels. DOCUMENTATION is the three together, for the modules that talk to both; a unit test
-    # (tests/unit/plugins/doc_fragments) keeps it equal to them.
+    # Sentinels (a unit test keeps each part equal to its spec helper). The bare fragment adds nothing.
     DOCUMENTATION = r"""
-options:
-  login_user:
-    description:
-      - ACL user name used to authenticate to the Redis or Valkey data nodes.
-      - Leave unset to authenticate as the C(default) user with O(login_password) only.
-    type: str
-    aliases: [redis_user]
-  login_password:
-    description:
-      - Password used to authenticate to the data nodes (C(AUTH)), not to the Sentinels. Never logged.
-    type: str
-    aliases: [redis_password]
-  sentinel_user:
-    description:
-      - ACL user name used to authenticate to the Sentinels, which have credentials of their own.
-    type: str
-  sentinel_password:
-    description:
-      - Password used to authenticate to the Sentinels (their own C(requirepass) or ACL user), not to the data
-        nodes. Never logged.
-    type: str
-  tls:
-    description:
-      - Connect to every node over TLS.
-    type: bool
-    default: false
-  validate_certs:
-    description:
-      - Verify the server certificate against O(ca_certs) when O(tls=true).
-      - Turn off only in a lab; the host name is not checked, the CA is.
-    type: bool
-    default: true
-  ca_certs:
-    description:
-      - Path to the CA certificate bundle used to verify the servers. Only with O(tls=true); must exist.
-    type: path
-  client_cert_file:
-    description:
-      - Path to the client certificate, for servers that require one (C(tls-auth-clients yes)). Only with
-        O(tls=true); must exist.
-    type: path
-  client_key_file:
-    description:
-      - Path to the private key of O(client_cert_file). Only with O(tls=true); must exist.
-    type: path
-  connect_timeout:
-    description:
-      - Seconds to wait for a TCP (and TLS) connection to one node before it counts as unreachable; above 0.
-    type: float
-    default: 1.0
-  command_timeout:
-    description:
-      - Seconds to wait for the reply to one command; above 0.
-    type: float
-    default: 2.0
-requirements:
-  - redis (Python library, redis-py 4.3 or newer; Debian package C(python3-redis))
+options: {}
 """
 
-    # TLS and timeouts: every module that connects.
     TRANSPORT = r"""
 options:
   tls:

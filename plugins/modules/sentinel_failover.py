@@ -35,7 +35,9 @@ description:
 author:
   - ha.redis contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ha.redis.connection
+  - ha.redis.connection.transport
+  - ha.redis.connection.data_credentials
+  - ha.redis.connection.sentinel_credentials
   - ha.redis.connection.primary_name
 options:
   sentinels:

@@ -27,7 +27,9 @@ description:
 author:
   - ha.redis contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ha.redis.connection
+  - ha.redis.connection.transport
+  - ha.redis.connection.data_credentials
+  - ha.redis.connection.sentinel_credentials
 attributes:
   check_mode:
     support: full
