@@ -160,7 +160,7 @@ class Writer:
         return os.path.exists(path)
 
     def wait_ready(self, timeout=20):
-        ready, _ = wait_for(lambda: self.exists(self.paths["ready"]) or self.proc.poll() is not None, timeout)
+        ready = wait_for(lambda: self.exists(self.paths["ready"]) or self.proc.poll() is not None, timeout)[0]
         if not ready or self.proc.poll() is not None:
             raise SystemExit("writer %s did not start: %s" % (self.label, self.proc.stderr.read()[-2000:]))
 
