@@ -69,14 +69,16 @@ def topology(groups, hostvars, primary_groups=None, quorum="", allow_even=False,
 
 
 @_domain_errors
-def topology_verdict(model, sentinel_info):
-    """Primaries, disagreements, unvouched groups and the bootstrap guard's probes, from sentinel_info's result."""
+def topology_verdict(model, sentinel_info, down=None):
+    """Primaries, disagreements, unvouched groups and the bootstrap guard's probes, from sentinel_info's result;
+    ``down``: the hosts that did not answer in this run."""
     topo = _model(model)
     answers = decide.read_answers(topo, sentinel_info)
     doubtful = decide.unvouched(topo, answers)
     return dict(
         primaries={name: asdict(p) for name, p in decide.primaries(topo, answers).items()},
         disagreements=decide.disagreements(topo, answers),
+        initial_primaries_down=decide.initial_primaries_down(topo, answers, down or ()),
         unvouched=doubtful,
         probes=decide.guard_probes(topo, doubtful) if doubtful else {},
     )
@@ -102,10 +104,11 @@ def topology_guard(model, sentinel_info, hostvars, play_hosts, probe="__redis_gu
 
 
 @_domain_errors
-def decommission_plan(model, hosts, groups, sentinel_info=None):
-    """The request check, guard rails and stops of a decommission; with sentinel_info's result, the moves too."""
+def decommission_plan(model, hosts, groups, sentinel_info=None, down=None):
+    """The request check, guard rails and stops of a decommission; with sentinel_info's result, the moves too.
+    ``down``: the hosts that did not answer in this run."""
     topo = _model(model)
-    plan = decide.plan_decommission(topo, hosts, groups)
+    plan = decide.plan_decommission(topo, hosts, groups, down or ())
     result = asdict(plan)
     result["expected_sentinels"] = len(plan.sentinels_left)
     result["expected_replicas"] = {n: len(plan.group_hosts_left[n]) - 1 for n in plan.kept_groups}

@@ -92,7 +92,7 @@ def min_replicas_to_write(group: Group, default: Any = 0) -> tuple:
     a number of replicas or is more than the group has (the primary would then refuse every write).
     """
     value = default if group.min_replicas_to_write is None else group.min_replicas_to_write
-    if isinstance(value, str) and value.strip().lower() == "auto":
+    if value == "auto":
         return (1 if group.replicas >= 1 else 0), None
     number = to_int(value, -1) if not isinstance(value, bool) and str(value).strip().isdigit() else -1
     if number < 0:
@@ -285,10 +285,19 @@ def _inventory_problems(topo: Topology) -> list[str]:
 
 
 def _min_replicas_problems(topo: Topology) -> list[str]:
-    """Each group's min_replicas_to_write and min_replicas_max_lag."""
-    found = [min_replicas_to_write(g, topo.min_replicas_to_write)[1] for g in topo.groups]
-    found += [min_replicas_max_lag(g, topo.min_replicas_max_lag)[1] for g in topo.groups]
-    return [p for p in found if p]
+    """Each group's min_replicas_to_write and min_replicas_max_lag: one sentence per group with a wrong one."""
+    problems = []
+    for g in topo.groups:
+        wrong = min_replicas_to_write(g, topo.min_replicas_to_write)[1] or min_replicas_max_lag(
+            g, topo.min_replicas_max_lag)[1]
+        if wrong:
+            to_write = topo.min_replicas_to_write if g.min_replicas_to_write is None else g.min_replicas_to_write
+            max_lag = topo.min_replicas_max_lag if g.min_replicas_max_lag is None else g.min_replicas_max_lag
+            problems.append("redis_primary_groups[%s]: min_replicas_to_write is '%s' and min_replicas_max_lag '%s' (or "
+                            "redis_min_replicas_to_write / redis_min_replicas_max_lag); expected 'auto' or a number "
+                            "from 0 to the group's %d replica(s) (a primary would refuse every write otherwise), and a "
+                            "number of seconds." % (g.name, to_write, max_lag, g.replicas))
+    return problems
 
 
 def _host_problems(topo: Topology) -> list[str]:

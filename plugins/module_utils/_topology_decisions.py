@@ -118,6 +118,15 @@ def disagreements(topo: Topology, answers: Mapping[str, GroupAnswer]) -> list[st
     return found
 
 
+def initial_primaries_down(topo: Topology, answers: Mapping[str, GroupAnswer], down: Iterable[str]) -> list[str]:
+    """One sentence per group to create (not agreed) whose ``initial_primary`` did not answer in this run."""
+    gone = set(parse_names(list(down or ())))
+    return ["Group %s: no Sentinel knows it yet, so it would be created with %s as primary, but that host did not "
+            "answer. Nothing was changed; bring the host back or choose another initial_primary."
+            % (g.name, g.initial_primary) for g in topo.groups
+            if answers[g.name].status != "agreed" and g.initial_primary in gone]
+
+
 # --------------------------------------------------------------------------------------------------------------
 # The bootstrap guard (roles/preflight/tasks/topology_guard.yml)
 # --------------------------------------------------------------------------------------------------------------
@@ -197,11 +206,19 @@ class Decommission:
     refusals: list  # the guard rails it breaks (redis_decommission_force skips them)
     stop: dict  # host -> the groups whose data instance stops there
     stop_sentinel: list  # hosts whose Sentinel stops
+    down: list = field(default_factory=list)  # hosts that did not answer (all of them retiring, or an error)
+    notes: list = field(default_factory=list)  # what the plan says besides the counts (hosts down, few Sentinels)
 
 
-def plan_decommission(topo: Topology, hosts: Any, groups: Any) -> Decommission:
-    """Check ``-e redis_decommission_hosts=... redis_decommission_groups=...`` against the inventory."""
-    hosts, groups = parse_names(hosts), parse_names(groups)
+def plan_decommission(topo: Topology, hosts: Any, groups: Any, down: Any = ()) -> Decommission:
+    """Check ``-e redis_decommission_hosts=... redis_decommission_groups=...`` against the inventory.
+
+    ``down``: the hosts that did not answer in this run. A retiring host may be down (it is retired from the
+    Sentinels' memory only); any other is an error. The count rails refuse only what weakens the live estate:
+    fewer than 3 or an even number of Sentinels only when fewer remain than answer now, a kept group without a
+    replica only when more than one of its hosts answers now.
+    """
+    hosts, groups, down = parse_names(hosts), parse_names(groups), parse_names(down)
     now = list(topo.sentinel_hosts)
     left = [h for h in now if h not in hosts]
     kept = [g.name for g in topo.groups if g.name not in groups]
@@ -220,6 +237,10 @@ def plan_decommission(topo: Topology, hosts: Any, groups: Any) -> Decommission:
                       % ", ".join(empty))
     if not left:
         errors.append("No Sentinel would remain.")
+    down_kept = [h for h in down if h not in hosts]
+    if down_kept:
+        errors.append("Hosts %s did not answer and are not being retired: every host that stays must answer (retire "
+                      "them too, or bring them back)." % ", ".join(down_kept))
     request_error = ""
     if errors or not (hosts or groups):
         request_error = " ".join(["Nothing was changed. Set redis_decommission_hosts and/or redis_decommission_groups "
@@ -228,30 +249,47 @@ def plan_decommission(topo: Topology, hosts: Any, groups: Any) -> Decommission:
     return Decommission(
         hosts=hosts, groups=groups, sentinels_left=left, runner=(left or now or [None])[0], kept_groups=kept,
         group_hosts_left=hosts_left, quorum_left=quorum_left, request_error=request_error,
-        refusals=_refusals(topo, now, left, quorum_left, {n: hosts_left[n] for n in kept}),
+        refusals=_refusals(topo, now, left, quorum_left, kept, hosts_left, down),
         stop={h: names if h in hosts else [n for n in names if n in groups] for h, names in served.items()},
-        stop_sentinel=[h for h in now if h in hosts])
+        stop_sentinel=[h for h in now if h in hosts], down=down, notes=_notes(left, down))
 
 
-def _refusals(topo: Topology, now: list, left: list, quorum_left: int, kept_hosts_left: dict) -> list[str]:
-    refusals = []
+def _notes(left: list, down: list) -> list[str]:
+    notes = []
+    if down:
+        notes.append("Hosts that did not answer, retired from the memory of the Sentinels only: %s."
+                     % ", ".join(down))
     if len(left) < 3:
+        notes.append("Only %d Sentinels remain: a failover now needs all of them. Add a replacement host (same name "
+                     "or another) with site.yml as soon as you can." % len(left))
+    return notes
+
+
+def _refusals(topo: Topology, now: list, left: list, quorum_left: int, kept: list, hosts_left: dict,
+              down: list) -> list[str]:
+    """The guard rails. Retiring hosts that are down already weakens nothing: the Sentinel count rails apply
+    only when fewer Sentinels remain than answer now, the replica rail only to a group with more than one live
+    host now."""
+    refusals = []
+    live_now = len([h for h in now if h not in down])
+    if len(left) < 3 and len(left) < live_now:
         refusals.append("Only %d Sentinel(s) would remain (%s): at least 3 are needed so that losing one still leaves "
                         "a majority that can authorise a failover." % (len(left), ", ".join(left)))
     if len(left) < majority(len(now)):
         refusals.append("%d of the %d Sentinels would remain, fewer than a majority (%d) of the Sentinels they know "
                         "until they are reset: no failover could be authorised in between. Retire fewer Sentinels "
                         "per run." % (len(left), len(now), majority(len(now))))
-    if len(left) % 2 == 0 and left and not topo.allow_even:
+    if len(left) % 2 == 0 and left and not topo.allow_even and len(left) < live_now:
         refusals.append("An even number of Sentinels (%d) would remain: a partition into two halves could elect no "
                         "leader (redis_sentinel_allow_even=true accepts it)." % len(left))
     if quorum_left > len(left):
         refusals.append("redis_sentinel_quorum is %d, more than the %d Sentinels that would remain."
                         % (quorum_left, len(left)))
-    for name, remaining in kept_hosts_left.items():
-        if len(remaining) == 1:
+    for g in topo.groups:
+        live = [h for h in g.hosts if h not in down]
+        if g.name in kept and len(hosts_left[g.name]) == 1 and len(live) > 1:
             refusals.append("Group %s would keep no replica (only %s): losing that node would lose the data and no "
-                            "failover would be possible." % (name, remaining[0]))
+                            "failover would be possible." % (g.name, hosts_left[g.name][0]))
     return refusals
 
 
@@ -268,8 +306,10 @@ class Move:
 def plan_moves(topo: Topology, plan: Decommission, answers: Mapping[str, GroupAnswer],
                silent: Sequence[str]) -> tuple:
     """``(moves, answers_error)``: the primaries to move off retiring hosts, and why the Sentinels' answer does not
-    allow the decommission (kept groups not agreed, remaining Sentinels silent), empty when it does."""
+    allow the decommission (a kept group's primary on a host that is down, kept groups not agreed, remaining
+    Sentinels silent), empty when it does."""
     retiring = {topo.addresses[h] for h in plan.hosts if h in topo.addresses}
+    dead = {topo.addresses[h] for h in plan.down if h in topo.addresses}
     moves = []
     for g in topo.groups:
         answer = answers[g.name]
@@ -280,9 +320,14 @@ def plan_moves(topo: Topology, plan: Decommission, answers: Mapping[str, GroupAn
                        if e in answer.replicas), None)
         moves.append(Move(g.name, avoid=answer.primary if len(here) == 1 else None,
                           target=target if len(here) > 1 else None))
+    dead_primaries = [n for n in plan.kept_groups if answers[n].primary_host in dead]
     not_agreed = [n for n in plan.kept_groups if answers[n].status != "agreed"]
     silent_left = [h for h in silent if h in plan.sentinels_left]
     errors = []
+    if dead_primaries:
+        errors.append("The Sentinels still name a primary on a host that did not answer for %s: they fail it over by "
+                      "themselves once it is down for down-after-milliseconds and a quorum agrees; check with "
+                      "verify.yml and run again when they name another primary." % ", ".join(dead_primaries))
     if not_agreed:
         errors.append("The Sentinels do not agree on the primary of %s: repair them (or wait for the failover to "
                       "finish) first." % ", ".join(not_agreed))

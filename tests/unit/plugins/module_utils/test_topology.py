@@ -159,14 +159,17 @@ BAD = [
     ("a group on the Sentinel port", dict(groups=(dict(MAIN, port=26379),)), "Host r1: ports [26379, 26379]"),
     ("Sentinel port out of range", dict(hostvars={"r1": {"redis_sentinel_port": 0}}), "Host r1: ports [6379, 0]"),
     ("min_replicas_to_write above the replicas", dict(groups=(MAIN, dict(CACHE, min_replicas_to_write=2))),
-     "Group cache: min_replicas_to_write is 2, more than its 1 replica(s); expected at most 1, or the primary refuses "
-     "every write."),
+     "redis_primary_groups[cache]: min_replicas_to_write is '2' and min_replicas_max_lag '10' (or "
+     "redis_min_replicas_to_write / redis_min_replicas_max_lag); expected 'auto' or a number from 0 to the group's 1 "
+     "replica(s) (a primary would refuse every write otherwise), and a number of seconds."),
     ("global min_replicas_to_write above the replicas", dict(min_replicas_to_write=3),
-     "Group main: min_replicas_to_write is 3, more than its 2 replica(s)"),
+     "redis_primary_groups[main]: min_replicas_to_write is '3' and"),
     ("min_replicas_to_write not a number", dict(min_replicas_to_write="many"),
-     "Group main: min_replicas_to_write is 'many'; expected a number of replicas or auto."),
+     "redis_primary_groups[main]: min_replicas_to_write is 'many' and"),
+    ("min_replicas_to_write auto is spelt in lower case", dict(min_replicas_to_write="AUTO"),
+     "redis_primary_groups[main]: min_replicas_to_write is 'AUTO' and"),
     ("min_replicas_max_lag not a number", dict(groups=(dict(MAIN, min_replicas_max_lag="soon"),)),
-     "Group main: min_replicas_max_lag is 'soon'; expected a number of seconds."),
+     "redis_primary_groups[main]: min_replicas_to_write is '0' and min_replicas_max_lag 'soon'"),
 ]
 
 
@@ -190,7 +193,6 @@ def test_good_inventories_have_no_problem(kwargs):
 @pytest.mark.parametrize("group, default, value", [
     (dict(MAIN), 0, 0),
     (dict(MAIN), "auto", 1),
-    (dict(MAIN), " AUTO ", 1),
     (dict(MAIN, hosts=["r1"]), "auto", 0),
     (dict(MAIN, min_replicas_to_write=2), "auto", 2),
     (dict(MAIN, min_replicas_to_write="auto"), 2, 1),

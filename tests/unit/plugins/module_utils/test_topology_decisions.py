@@ -77,6 +77,20 @@ def test_disagreements(main, disagrees):
 
 
 # --- the bootstrap guard ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("main, down, stops", [
+    (answer("unknown", None), ["r1"], ["Group main: no Sentinel knows it yet, so it would be created with r1 as "
+                                       "primary, but that host did not answer. Nothing was changed; bring the host "
+                                       "back or choose another initial_primary."]),
+    (answer("unknown", None), ["r3"], []),
+    (answer(), ["r1"], []),  # deployed: the Sentinels decide, not initial_primary
+    (answer("unknown", None), [], []),
+])
+def test_a_group_to_create_needs_its_initial_primary(main, down, stops):
+    topo = inventory()
+    answers = d.read_answers(topo, info(main=main, cache=answer(primary="10.0.0.2:6380")))
+    assert d.initial_primaries_down(topo, answers, down) == stops
+
+
 @pytest.mark.parametrize("main, doubtful", [
     (answer(), False),
     (answer("unknown", None, reachable=3), False),  # a majority answered: a new group
@@ -198,6 +212,61 @@ def test_even_sentinels_allowed():
     assert d.plan_decommission(five(allow_even=True), "r5", "").refusals == []
 
 
+# Hosts that did not answer: a retiring host may be down; the count rails refuse only what weakens the live estate.
+@pytest.mark.parametrize("inv, hosts, down, error", [
+    (five, "r4", "r5", "Hosts r5 did not answer and are not being retired: every host that stays must answer "
+                       "(retire them too, or bring them back)."),
+    (five, "r4", "r2,r5", "Hosts r2, r5 did not answer and are not being retired"),
+])
+def test_decommission_hosts_down_that_stay(inv, hosts, down, error):
+    plan = d.plan_decommission(inv(), hosts, "", down)
+    assert plan.request_error.startswith("Nothing was changed.") and error in plan.request_error
+
+
+@pytest.mark.parametrize("inv, hosts, down, refusals", [
+    # 3 Sentinels, one dead: retiring it leaves 2 live ones, as many as answer now; group cache (r2, r3) keeps no
+    # replica, but it had no live one either.
+    (inventory, "r3", "r3", []),
+    # the same host alive: 2 would remain out of 3 live ones.
+    (inventory, "r3", "", ["Only 2 Sentinel(s) would remain (r1, r2): at least 3 are needed so that losing one still "
+                           "leaves a majority that can authorise a failover.",
+                           "An even number of Sentinels (2) would remain: a partition into two halves could elect no "
+                           "leader (redis_sentinel_allow_even=true accepts it).",
+                           "Group cache would keep no replica (only r2): losing that node would lose the data and no "
+                           "failover would be possible."]),
+    # 5 Sentinels, one dead: retiring it leaves 4 live ones, as many as answer now.
+    (five, "r5", "r5", []),
+    # 5 Sentinels, one dead, retire it and a live one: 3 remain (odd, at least 3).
+    (five, "r5,r1", "r5", []),
+    # 5 Sentinels, two dead, retire one of them and a live one: 3 remain of 3 live ones; r4 must retire as well.
+    (five, "r4,r5", "r5", []),
+])
+def test_decommission_rails_with_hosts_down(inv, hosts, down, refusals):
+    plan = d.plan_decommission(inv(), hosts, "", down)
+    assert plan.request_error == ""
+    assert plan.refusals == refusals
+
+
+def test_decommission_rails_still_refuse_weakening_the_live_estate():
+    # 5 Sentinels, r5 dead; retiring r5 and r4 (alive) leaves 3 of 4 live: fine. Retiring r5, r4, r3 leaves 2.
+    plan = d.plan_decommission(five(), "r3,r4,r5", "", "r5")
+    assert plan.refusals[0].startswith("Only 2 Sentinel(s) would remain (r1, r2)")
+    assert "2 of the 5 Sentinels would remain, fewer than a majority (3)" in plan.refusals[1]
+
+
+@pytest.mark.parametrize("hosts, down, notes", [
+    ("r4", "", []),
+    ("r5", "r5", ["Hosts that did not answer, retired from the memory of the Sentinels only: r5."]),
+    ("r3", "r3", ["Hosts that did not answer, retired from the memory of the Sentinels only: r3.",
+                  "Only 2 Sentinels remain: a failover now needs all of them. Add a replacement host (same name or "
+                  "another) with site.yml as soon as you can."]),
+])
+def test_decommission_notes(hosts, down, notes):
+    inv = inventory if hosts == "r3" else five
+    plan = d.plan_decommission(inv(), hosts, "", down)
+    assert plan.notes == notes and plan.down == d.parse_names(down)
+
+
 def answers_of(topo, **groups):
     return d.read_answers(topo, info((True,) * 5, **groups))
 
@@ -240,6 +309,23 @@ def test_moves_need_agreement_and_every_remaining_sentinel():
     assert error == ("Nothing was changed. The Sentinels do not agree on the primary of main: repair them (or wait for "
                      "the failover to finish) first. The Sentinels on r2 do not answer; they must, to rebuild their "
                      "view after the change.")
+
+
+@pytest.mark.parametrize("down, primary, error", [
+    ("r5", "10.0.0.5:6379", "Nothing was changed. The Sentinels still name a primary on a host that did not answer "
+                            "for main: they fail it over by themselves once it is down for down-after-milliseconds "
+                            "and a quorum agrees; check with verify.yml and run again when they name another "
+                            "primary."),
+    ("r5", "10.0.0.1:6379", ""),  # failed over already: the dead host holds no primary
+    ("", "10.0.0.5:6379", ""),  # alive: moved away instead
+])
+def test_a_primary_on_a_host_that_is_down_stops_the_run(down, primary, error):
+    topo = five()
+    plan = d.plan_decommission(topo, "r5", "", down)
+    answers = answers_of(topo, main=answer(primary=primary, total=5), cache=answer(primary="10.0.0.2:6380", total=5))
+    moves, got = d.plan_moves(topo, plan, answers, ["r5"] if down else [])
+    assert got == error
+    assert moves == ([d.Move("main", avoid=primary)] if primary.startswith("10.0.0.5") else [])
 
 
 # --- rolling upgrade and restarts --------------------------------------------------------------------------------
