@@ -140,13 +140,19 @@ class ConnectionSettings:
     connect_timeout: float = 1.0
     command_timeout: float = 2.0
     kind: str = "redis"
+    # Why no node can be reached with these settings (a TLS file that does not exist), when the caller asked for
+    # that to be reported per node instead of raised (from_params(missing_tls_file="report")).
+    unusable: str | None = None
 
     @classmethod
-    def from_params(cls, params, kind="redis"):
+    def from_params(cls, params, kind="redis", missing_tls_file="fail"):
         """Build the settings for ``kind`` ('redis' or 'sentinel') from module parameters.
 
         Raises HaRedisError for a timeout that is not above 0, for TLS files given without ``tls=true`` (they
         would be ignored), and for a TLS file that does not exist (redis-py would only say "No such file").
+        With ``missing_tls_file="report"`` a missing TLS file is not raised: every connection fails with that
+        sentence instead (a read-only module that reports unreachable nodes, e.g. before the first deploy has
+        written the files).
         """
         user_option, password_option, _label = CREDENTIAL_OPTIONS[kind]
         for option in ("connect_timeout", "command_timeout"):
@@ -157,11 +163,14 @@ class ConnectionSettings:
         if given and not params.get("tls"):
             raise HaRedisError("Option %s is set but tls is false; set tls=true to use TLS, or leave %s out."
                                % (given[0], " and ".join(given)))
+        unusable = None
         for option in given:
             if not os.path.isfile(params[option]):
-                raise HaRedisError("The TLS file %s (option %s) does not exist or is not a file."
-                                   % (params[option], option))
+                unusable = "The TLS file %s (option %s) does not exist or is not a file." % (params[option], option)
+                if missing_tls_file != "report":
+                    raise HaRedisError(unusable)
         return cls(
+            unusable=unusable,
             username=params.get(user_option) or None,
             password=params.get(password_option) or None,
             tls=bool(params.get("tls")),
@@ -270,6 +279,8 @@ def _authenticating(endpoint, settings):
 
 def connect(endpoint, settings):
     """Return a redis-py client for one node. It connects (and authenticates) at the first command."""
+    if settings.unusable:
+        raise HaRedisError(settings.unusable)
     return redis.Redis(
         host=endpoint.host,
         port=endpoint.port,

@@ -240,7 +240,9 @@ def main():
                 addresses.append(addr)
         if not addresses:
             raise HaRedisError("Option sentinels is empty, expected at least one Sentinel address.")
-        settings = ConnectionSettings.from_params(module.params, kind="sentinel")
+        # Read before the first deploy too, when the TLS files may not be on this host yet: each Sentinel is then
+        # reported unreachable, with the missing file as the reason.
+        settings = ConnectionSettings.from_params(module.params, kind="sentinel", missing_tls_file="report")
     except HaRedisError as exc:
         module.fail_json(msg=str(exc), **exc.details)
     names = module.params["primary_name"]
