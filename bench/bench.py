@@ -873,8 +873,10 @@ def write_markdown(path, data):
                   "playbook, medians. When the machine is busy nearly all the time, the last column (CPU time / "
                   "CPUs) is a floor no playbook order can beat on this machine.", "",
                   "| figure | wall | CPU time | busy | CPU time / CPUs |", "|---|---:|---:|---:|---:|"] + cpu_rows
-    lines += ["", "| target | verdict | measured |", "|---|---|---|"]
-    for key, v in data["targets"].items():
+    targets = {key: v for key, v in data["targets"].items() if part_of(key) in data.get("parts", [part_of(key)])}
+    if targets:
+        lines += ["", "| target | verdict | measured |", "|---|---|---|"]
+    for key, v in targets.items():
         lines.append("| %s: %s | %s | %s |" % (key, v["target"], v["verdict"], v["detail"]))
     if data["errors"]:
         lines += ["", "## Steps that failed", ""]
