@@ -21,6 +21,7 @@ UNITS = {
     "kill_lost_writes": "writes",
     "kill_lost_writes_wait1": "writes",
     "partition_detection": "s",
+    "partition_write_gap": "ms",
     "partition_isolated_acked_for": "s",
     "partition_isolated_lost": "writes",
     "partition_lost_writes_wait1": "writes",
@@ -34,6 +35,7 @@ LABELS = [
     ("kill_lost_writes", "Killed primary: acknowledged writes lost, client without WAIT"),
     ("kill_lost_writes_wait1", "Killed primary: acknowledged writes lost, client with WAIT 1"),
     ("partition_detection", "Partitioned primary (30 s): seconds until the majority side names a new primary"),
+    ("partition_write_gap", "Partitioned primary: longest write gap, GET-MASTER-ADDR-BY-NAME client with WAIT 1"),
     ("partition_isolated_acked_for",
      "Partitioned primary: seconds the isolated primary kept acknowledging writes (min-replicas-to-write 1)"),
     ("partition_isolated_lost", "Partitioned primary: writes acknowledged on the isolated side and lost (bounded)"),
@@ -74,6 +76,8 @@ def faults_run(lab, network, passwords, run, res, playbook_timeout, settle):
         prefix = "partition_unbounded" if unbounded else "partition"
         if not unbounded:
             res.add("partition_detection", part["detection_s"], run=run)
+            res.add("partition_write_gap", part["writer_wait1"]["longest_write_gap_ms"], run=run,
+                    errors=part["writer_wait1"]["errors"])
             res.add("partition_lost_writes_wait1", part["writer_wait1"]["lost"], run=run,
                     acknowledged=part["writer_wait1"]["acknowledged"])
         res.add(prefix + "_isolated_acked_for", iso["acknowledged_for_s_after_cut"], run=run,
