@@ -27,8 +27,8 @@ def test_a_shared_variable_is_declared_nowhere_else():
         if not defaults_file.exists():
             continue
         text = defaults_file.read_text()
-        outside = text.split(shared_vars.BEGIN)[0] + (text.split(shared_vars.END)[1] if shared_vars.END in text
-                                                     else "")
+        after = text.split(shared_vars.END)[1] if shared_vars.END in text else ""
+        outside = text.split(shared_vars.BEGIN)[0] + after
         for name in source:
             assert "\n%s:" % name not in "\n" + outside, "%s: %s is declared outside the generated block" % (
                 role_dir.name, name)

@@ -22,8 +22,8 @@ def test_two_groups_without_acl():
     assert [f["dest"] for f in seeds] == ["/etc/redis/redis-main.conf", "/etc/redis/redis-cache.conf"]
     assert all(f["force"] is False and f["mode"] == "0640" for f in seeds)
     assert seeds[1]["template_vars"] == {"item": groups[1]}
-    assert [f["dest"] for f in layout["secret_files"]] == ["/etc/redis/redis-main.d/ansible.conf",
-                                                            "/etc/redis/redis-cache.d/ansible.conf"]
+    secrets = [f["dest"] for f in layout["secret_files"]]
+    assert secrets == ["/etc/redis/redis-main.d/ansible.conf", "/etc/redis/redis-cache.d/ansible.conf"]
     assert not any(f["dest"].startswith("/etc/tmpfiles.d") for f in layout["plain_files"])
 
 
