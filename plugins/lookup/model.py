@@ -14,7 +14,8 @@ description:
   - Builds the deployment model (the C(ha.redis.topology) filter) from the variables the roles read, so that the
     roles and playbooks say it in one place; see docs/DESIGN.md, "Topology model".
   - Reads C(groups), C(hostvars), C(redis_primary_groups), C(redis_sentinel_quorum), C(redis_sentinel_allow_even),
-    C(redis_min_replicas_to_write) and C(redis_min_replicas_max_lag); those not set take the roles' defaults.
+    C(redis_min_replicas_to_write), C(redis_min_replicas_max_lag) and C(redis_clusters); those not set take the
+    roles' defaults.
   - The model is built anew at every use; C(ha.redis.preflight) keeps it as the fact C(__redis_model) for the run.
 options: {}
 """
@@ -44,6 +45,7 @@ INPUTS = {
     "redis_sentinel_allow_even": False,
     "redis_min_replicas_to_write": "auto",
     "redis_min_replicas_max_lag": DEFAULT_MIN_REPLICAS_MAX_LAG,
+    "redis_clusters": [],
 }
 
 
@@ -56,7 +58,8 @@ class LookupModule(LookupBase):
                          values["redis_primary_groups"], quorum=values["redis_sentinel_quorum"],
                          allow_even=self._bool(values["redis_sentinel_allow_even"]),
                          min_replicas_to_write=values["redis_min_replicas_to_write"],
-                         min_replicas_max_lag=values["redis_min_replicas_max_lag"])]
+                         min_replicas_max_lag=values["redis_min_replicas_max_lag"],
+                         clusters=values["redis_clusters"])]
 
     @staticmethod
     def _bool(value):
