@@ -127,8 +127,9 @@ before:
   type: dict
   sample: {"10.0.0.11:6379": "primary (5462 slots)", "10.0.0.14:6379": "replica of 10.0.0.12:6379"}
 commands:
-  description: The commands sent or planned, as V(address: command), without secrets (MIGRATE batches are counted,
-    not listed).
+  description:
+    - The commands sent or planned, each as the node address, a colon and the command, without secrets
+      (MIGRATE batches are summarised, not listed).
   returned: always
   type: list
   elements: str

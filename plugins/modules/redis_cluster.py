@@ -21,7 +21,7 @@ description:
   - "Converge: when a cluster exists, new empty declared nodes are met, and each becomes a replica of a primary
     that has fewer than O(replicas) replicas and runs on another inventory host; a node that fits nowhere stays an
     empty primary and RV(rebalance_needed) is true (use M(ha.redis.cluster_rebalance) to give it slots)."
-  - Slots are never taken from a node, and roles are never switched back after a failover: a healthy cluster, or one
+  - Slots are never taken from a node, and roles are never switched back after a failover; a healthy cluster, or one
     whose roles changed by failover, gives no change.
 author:
   - ha.redis contributors (!UNKNOWN)
@@ -133,7 +133,9 @@ rebalance_needed:
   type: bool
   sample: false
 commands:
-  description: The commands sent (or, in check mode, that would be), as V(address: command), without secrets.
+  description:
+    - The commands sent (or, in check mode, that would be), each as the node address, a colon and the
+      command, without secrets.
   returned: always
   type: list
   elements: str
