@@ -94,7 +94,8 @@ def _joined(addresses_count):
 def _settled(views):
     ref = reference_view(views)
     return (ref is not None and all(v.reachable and v.state == "ok" and v.slot_map() == ref.slot_map()
-                                    and v.known_ids() == ref.known_ids() for v in views))
+                                    and v.known_ids() == ref.known_ids() and v.roles() == ref.roles()
+                                    for v in views))
 
 
 def create(declared, views, replicas, op, settings, deadline):
@@ -127,6 +128,18 @@ def create(declared, views, replicas, op, settings, deadline):
 def converge(declared, views, members, empty, replicas, op, settings, deadline):
     """Meet new empty nodes and attach them as replicas where a primary lacks some. Returns (met, attached)."""
     hosts = {n.address: n.inventory_host for n in declared}
+    inside = {v.address for v in members}
+
+    def members_settled(found):
+        return _settled([v for v in found if v.address in inside])
+
+    if not members_settled(views):
+        # Right after a change the members may still disagree on roles: plan only from one agreed view.
+        ok, views = wait_for(declared, settings, deadline, members_settled)
+        if not ok:
+            raise HaRedisError("The members %s do not agree on slots, nodes and roles with cluster_state ok, expected "
+                               "a settled cluster before changing its membership." % ", ".join(sorted(inside)))
+        members = [v for v in views if v.address in inside]
     ref = reference_view(members)
     met = [v.address for v in empty]
     contact = members[0].address

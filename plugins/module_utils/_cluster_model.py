@@ -189,6 +189,11 @@ class NodeView:
         """((start, end, owner id), ...) sorted: the slot map as this node sees it."""
         return tuple(sorted((s, e, n.id) for n in self.nodes for s, e in n.slots))
 
+    def roles(self):
+        """frozenset((id, primary id or None)): who replicates whom, as this node sees it."""
+        return frozenset((n.id, None if n.is_primary else n.primary_id) for n in self.nodes
+                         if "handshake" not in n.flags)
+
     def open_slots(self):
         """[(slot, 'migrating'|'importing', other node id)] on this node itself."""
         me = self.me
@@ -256,11 +261,11 @@ def owners(view):
 
 
 def reference_view(views):
-    """The view most reachable nodes share (same slot map and node list); ties go to the first declared."""
+    """The view most reachable nodes share (same slot map, node list and roles); ties go to the first declared."""
     counts = {}
     for view in views:
         if view.reachable and view.nodes:
-            key = (view.slot_map(), view.known_ids())
+            key = (view.slot_map(), view.known_ids(), view.roles())
             counts.setdefault(key, []).append(view)
     if not counts:
         return None
