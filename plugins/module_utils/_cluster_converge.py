@@ -12,7 +12,11 @@ cluster, a placement that breaks anti-affinity) before it changes anything; then
 
 from __future__ import annotations
 
-from ansible_collections.ha.redis.plugins.module_utils._cluster_model import ranges_to_slots, reference_view
+from ansible_collections.ha.redis.plugins.module_utils._cluster_model import (
+    ranges_to_slots,
+    reference_view,
+    slots_to_ranges,
+)
 from ansible_collections.ha.redis.plugins.module_utils._cluster_ops import collect, open_slot_moves, wait_for
 from ansible_collections.ha.redis.plugins.module_utils._cluster_plan import (
     attach_replicas,
@@ -20,6 +24,10 @@ from ansible_collections.ha.redis.plugins.module_utils._cluster_plan import (
     rebalance_moves,
 )
 from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError
+
+# Slots moved together (one round trip per step for SETSLOT and GETKEYSINSLOT): at most this many are left open by
+# an interrupted run, and all of them are finished by the next.
+SLOTS_PER_STEP = 16
 
 
 def require_reachable(views):
@@ -173,6 +181,27 @@ def converge(declared, views, members, empty, replicas, op, settings, deadline):
     return met, attached, empty_primaries
 
 
+def steps(moves, owning=(), size=SLOTS_PER_STEP):
+    """[(slot, source, target)] -> [(slots, source, target)]: runs of one source and target, at most ``size``.
+
+    The first step to a target outside ``owning`` (the ids that serve slots) is one slot alone: cluster clients
+    learn nodes from the slot map, so until a node owns a slot they cannot follow an ASK redirection to it (redis-py
+    fails such a command); one slot keeps that window as short as a single-slot move.
+    """
+    result, owning, alone = [], set(owning), set()
+    for slot, source, target in moves:
+        if target not in owning:
+            owning.add(target)
+            alone.add(len(result))
+            result.append(([slot], source, target))
+        elif result and len(result) - 1 not in alone and result[-1][1:] == (source, target) \
+                and len(result[-1][0]) < size:
+            result[-1][0].append(slot)
+        else:
+            result.append(([slot], source, target))
+    return result
+
+
 def rebalance(declared, op, settings, drain=(), threshold=2.0, batch_size=100, timeout_ms=5000, max_slots=None,
               weights=None):
     """Finish any half-moved slot, then move slots to an even share (or off ``drain``). Returns a result dict."""
@@ -188,8 +217,8 @@ def rebalance(declared, op, settings, drain=(), threshold=2.0, batch_size=100, t
     fixed = []
     for slot, source, target in open_slot_moves(views):
         others = [n.address for n in primaries if n.id not in (source, target)]
-        keys = op.move_slot(slot, (addresses[source], source), (addresses[target], target), others,
-                            batch_size, timeout_ms)
+        keys = op.move_slots([slot], (addresses[source], source), (addresses[target], target), others,
+                             batch_size, timeout_ms)
         fixed.append(dict(slot=slot, source=addresses[source], target=addresses[target], keys=keys))
     if fixed and not op.check_mode:
         views = collect(declared, settings)
@@ -211,11 +240,13 @@ def rebalance(declared, op, settings, drain=(), threshold=2.0, batch_size=100, t
     if max_slots is not None:
         moves = moves[:max_slots]
     keys_moved, summary = 0, {}
-    for slot, source, target in moves:
+    for slots, source, target in steps(moves, owning=[n.id for n in primaries if n.slots]):
         others = [n.address for n in primaries if n.id not in (source, target)]
-        keys_moved += op.move_slot(slot, (addresses[source], source), (addresses[target], target), others,
-                                   batch_size, timeout_ms)
+        keys_moved += op.move_slots(slots, (addresses[source], source), (addresses[target], target), others,
+                                    batch_size, timeout_ms)
         label = "%s -> %s" % (addresses[source], addresses[target])
-        summary[label] = summary.get(label, 0) + 1
+        summary.setdefault(label, []).extend(slots)
+    summary = {label: dict(slots=len(moved), ranges=[list(r) for r in slots_to_ranges(moved)])
+               for label, moved in summary.items()}
     return dict(fixed_open_slots=fixed, slots_moved=len(moves), slots_planned=planned, keys_moved=keys_moved,
                 moves=summary, before=membership(views))

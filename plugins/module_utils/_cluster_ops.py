@@ -143,49 +143,93 @@ class Operator:
         self.run(address, "CLUSTER", "REPLICATE", primary_id)
 
     # -- slot migration -----------------------------------------------------------------------------------------
-    def migrate_keys(self, source, target, slot, batch_size, timeout_ms):
-        """Move every key of ``slot`` from ``source`` to ``target`` (addresses) in MIGRATE batches; key count."""
+    def pipeline(self, address, commands, shown, tolerate=()):
+        """Send ``commands`` to one node in one round trip; record ``shown``; raise on an error not tolerated."""
+        self.commands.append("%s: %s" % (address, shown))
         if self.check_mode:
-            self.commands.append("%s: CLUSTER GETKEYSINSLOT %d %d + MIGRATE %s ... KEYS (batches)"
-                                 % (source, slot, batch_size, target))
+            return []
+        try:
+            pipe = self.client(address).pipeline(transaction=False)
+            for command in commands:
+                pipe.execute_command(*command)
+            replies = pipe.execute(raise_on_error=False)
+        except Exception as exc:  # noqa: BLE001 - one sentence naming node and command
+            raise HaRedisError("Node %s did not answer %s: %s." % (address, shown, describe_error(exc))) from exc
+        for command, reply in zip(commands, replies):
+            if isinstance(reply, Exception) and not any(w in str(reply).lower() for w in tolerate):
+                raise HaRedisError("Node %s refused %s: %s." % (address, " ".join(str(a) for a in command),
+                                                                describe_error(reply)))
+        return replies
+
+    def _auth(self):
+        if self.settings.password is None:
+            return []
+        if self.settings.username:
+            return ["AUTH2", self.settings.username, self.settings.password]
+        return ["AUTH", self.settings.password]
+
+    def migrate_keys(self, source, target, slots, batch_size, timeout_ms):
+        """Move every key of ``slots`` from ``source`` to ``target`` (addresses) with MIGRATE ... KEYS batches of
+        ``batch_size``; the keys of all slots are listed in one round trip. Returns the number of keys moved."""
+        if self.check_mode:
             return 0
         host, port = meet_address(target)
-        auth = []
-        if self.settings.password is not None:
-            auth = (["AUTH2", self.settings.username, self.settings.password] if self.settings.username
-                    else ["AUTH", self.settings.password])
-        moved = 0
-        client = self.client(source)
+        client, moved = self.client(source), 0
         while True:
-            keys = client.execute_command("CLUSTER", "GETKEYSINSLOT", slot, batch_size)
-            if not keys:
+            listing = self.pipeline(source, [("CLUSTER", "GETKEYSINSLOT", s, batch_size) for s in slots],
+                                    "CLUSTER GETKEYSINSLOT %s %d" % (slots_text(slots), batch_size))
+            self.commands.pop()
+            if not any(listing):
                 return moved
-            args = ["MIGRATE", host, port, "", 0, timeout_ms]
-            try:
-                client.execute_command(*(args + auth + ["KEYS"] + list(keys)))
-            except Exception as exc:  # noqa: BLE001 - BUSYKEY is retried, the rest named
-                if "BUSYKEY" not in str(exc):
-                    raise HaRedisError("Node %s could not MIGRATE %d keys of slot %d to %s: %s."
-                                       % (source, len(keys), slot, target, describe_error(exc))) from exc
-                # A key already on the target (an interrupted batch): the source's copy is the live one.
-                client.execute_command(*(args + ["REPLACE"] + auth + ["KEYS"] + list(keys)))
-            moved += len(keys)
+            for slot, listed in zip(slots, listing):
+                keys = listed
+                while keys:
+                    args = ["MIGRATE", host, port, "", 0, timeout_ms]
+                    try:
+                        client.execute_command(*(args + self._auth() + ["KEYS"] + list(keys)))
+                    except Exception as exc:  # noqa: BLE001 - BUSYKEY is retried, the rest named
+                        if "BUSYKEY" not in str(exc):
+                            raise HaRedisError("Node %s could not MIGRATE %d keys of slot %d to %s: %s."
+                                               % (source, len(keys), slot, target, describe_error(exc))) from exc
+                        # A key already on the target (an interrupted batch): the source's copy is the live one.
+                        client.execute_command(*(args + ["REPLACE"] + self._auth() + ["KEYS"] + list(keys)))
+                    moved += len(keys)
+                    keys = client.execute_command("CLUSTER", "GETKEYSINSLOT", slot, batch_size)
 
-    def move_slot(self, slot, source, target, others, batch_size=100, timeout_ms=5000):
-        """Move ``slot`` from ``source`` to ``target`` ((address, id) pairs); ``others`` the other primaries'
-        addresses. Each step is repeatable, so a slot left half-moved is finished by calling this again.
-        Returns the number of keys moved."""
+    def move_slots(self, slots, source, target, others, batch_size=100, timeout_ms=5000):
+        """Move ``slots`` (a few at a time) from ``source`` to ``target`` ((address, id) pairs); ``others`` are
+        the other primaries' addresses. Every step is repeatable, so slots left half-moved are finished by calling
+        this again. Returns the number of keys moved."""
         (source_addr, source_id), (target_addr, target_id) = source, target
-        self.run(target_addr, "CLUSTER", "SETSLOT", slot, "IMPORTING", source_id, tolerate=ALREADY_DONE)
-        self.run(source_addr, "CLUSTER", "SETSLOT", slot, "MIGRATING", target_id, tolerate=ALREADY_DONE)
-        moved = self.migrate_keys(source_addr, target_addr, slot, batch_size, timeout_ms)
-        # The target first: once it owns the slot, clients that are redirected there are served.
-        self.run(target_addr, "CLUSTER", "SETSLOT", slot, "NODE", target_id)
-        self.run(source_addr, "CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        label = slots_text(slots)
+        self.pipeline(target_addr, [("CLUSTER", "SETSLOT", s, "IMPORTING", source_id) for s in slots],
+                      "CLUSTER SETSLOT %s IMPORTING %s" % (label, source_id), tolerate=ALREADY_DONE)
+        self.pipeline(source_addr, [("CLUSTER", "SETSLOT", s, "MIGRATING", target_id) for s in slots],
+                      "CLUSTER SETSLOT %s MIGRATING %s" % (label, target_id), tolerate=ALREADY_DONE)
+        moved = self.migrate_keys(source_addr, target_addr, slots, batch_size, timeout_ms)
+        if self.check_mode:
+            self.commands.append("%s: CLUSTER GETKEYSINSLOT + MIGRATE %s KEYS ... (batches of %d)"
+                                 % (source_addr, target_addr, batch_size))
+        node = [("CLUSTER", "SETSLOT", s, "NODE", target_id) for s in slots]
+        shown = "CLUSTER SETSLOT %s NODE %s" % (label, target_id)
+        # The target first: once it owns the slots, clients redirected there are served.
+        self.pipeline(target_addr, node, shown)
+        self.pipeline(source_addr, node, shown)
         for address in others:
-            # Other primaries learn it by gossip too; an unreachable one must not leave the slot open.
-            self.run(address, "CLUSTER", "SETSLOT", slot, "NODE", target_id, tolerate=("",))
+            # The other primaries would learn it by gossip too: one that cannot be told must not stop the move.
+            try:
+                self.pipeline(address, node, shown, tolerate=("",))
+            except HaRedisError:
+                pass
         return moved
+
+
+def slots_text(slots):
+    """``5460`` or ``5450..5460 (11 slots)`` for a sorted run of slots, for the command log."""
+    slots = list(slots)
+    if len(slots) == 1:
+        return str(slots[0])
+    return "%d,...,%d (%d slots)" % (slots[0], slots[-1], len(slots))
 
 
 def open_slot_moves(views):

@@ -117,10 +117,12 @@ fixed_open_slots:
   type: list
   elements: dict
 moves:
-  description: V(source -> target) to the number of slots moved between them.
+  description:
+    - V(source -> target) to what moved between them (or would, in check mode) - C(slots), the count, and
+      C(ranges), the slots as C([start, end]) ranges.
   returned: always
   type: dict
-  sample: {"10.0.0.11:6379 -> 10.0.0.17:6379": 1366}
+  sample: {"10.0.0.11:6379 -> 10.0.0.17:6379": {"slots": 1366, "ranges": [[4096, 5461]]}}
 before:
   description: Each node's role and slot count before the run.
   returned: always
