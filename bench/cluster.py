@@ -162,7 +162,7 @@ def render(doc):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keys", type=int, default=100000)
     parser.add_argument("--out-dir", type=Path, default=OUT)

@@ -82,10 +82,9 @@ def judge_membership(views, ref):
         unreachable_declared = {v.address for v in views if not v.reachable}
         if addresses.get(node_id) in unreachable_declared:
             continue
-        problems.append(_f(addresses.get(node_id), "node_not_declared", "Node %s (id %s) is a member of the cluster "
-                           "but not in option nodes, expected only declared members." % (addresses.get(node_id),
-                                                                                        node_id[:8]),
-                           expected="declared", seen="member"))
+        text = ("Node %s (id %s) is a member of the cluster but not in option nodes, expected only declared members."
+                % (addresses.get(node_id), node_id[:8]))
+        problems.append(_f(addresses.get(node_id), "node_not_declared", text, expected="declared", seen="member"))
     return problems
 
 
@@ -105,12 +104,11 @@ def judge_agreement(views, ref):
         if view.known_ids() != ref.known_ids():
             extra = sorted(i[:8] for i in view.known_ids() - ref.known_ids())
             missing = sorted(i[:8] for i in ref.known_ids() - view.known_ids())
-            problems.append(_f(view.address, "node_list_mismatch", "Node %s: knows %d nodes (extra: %s, missing: %s), "
-                               "expected the %d nodes %s knows." % (view.address, len(view.known_ids()),
-                                                                   ", ".join(extra) or "none",
-                                                                   ", ".join(missing) or "none",
-                                                                   len(ref.known_ids()), ref.address),
-                               expected=len(ref.known_ids()), seen=len(view.known_ids())))
+            text = ("Node %s: knows %d nodes (extra: %s, missing: %s), expected the %d nodes %s knows."
+                    % (view.address, len(view.known_ids()), ", ".join(extra) or "none", ", ".join(missing) or "none",
+                       len(ref.known_ids()), ref.address))
+            problems.append(_f(view.address, "node_list_mismatch", text, expected=len(ref.known_ids()),
+                               seen=len(view.known_ids())))
     return problems
 
 
@@ -131,10 +129,9 @@ def judge_slots(views, ref):
             continue
         view = by_id.get(node.id)
         if view is None or view.me is None:
-            problems.append(_f(node.address, "slots_not_served", "Node %s owns %d slots in the map of %s but did not "
-                               "answer, expected every owner to serve its slots." % (node.address, node.slot_count(),
-                                                                                    ref.address),
-                               expected="served", seen="unreachable"))
+            text = ("Node %s owns %d slots in the map of %s but did not answer, expected every owner to serve its "
+                    "slots." % (node.address, node.slot_count(), ref.address))
+            problems.append(_f(node.address, "slots_not_served", text, expected="served", seen="unreachable"))
         elif tuple(view.me.slots) != tuple(node.slots) or not view.me.is_primary:
             problems.append(_f(node.address, "slots_not_served", "Node %s serves %d slots itself, expected the %d "
                                "the cluster assigns to it." % (node.address, view.me.slot_count(), node.slot_count()),
@@ -231,8 +228,8 @@ def evaluate(views, expect):
     problems = judge_reachable(views)
     ref = reference_view(views)
     if ref is None:
-        return dict(problems=problems or [_f(None, "no_cluster", "No node answered CLUSTER NODES, expected a "
-                                              "cluster.")], reference=None, shards=[], report=[])
+        none = _f(None, "no_cluster", "No node answered CLUSTER NODES, expected a cluster.")
+        return dict(problems=problems or [none], reference=None, shards=[], report=[])
     for judge in (judge_membership, judge_agreement, judge_slots):
         problems += judge(views, ref)
     problems += judge_nodes(views, ref, expect)

@@ -68,8 +68,8 @@ def read_view(declared, settings, client=None):
 def collect(declared, settings):
     """Every declared node's view, all nodes at once, in declared order."""
     results = run_parallel(lambda node: read_view(node, settings), declared)
-    return [result if error is None else NodeView(address=node.address, inventory_host=node.inventory_host,
-                                                   error=describe_error(error))
+    return [result if error is None
+            else NodeView(address=node.address, inventory_host=node.inventory_host, error=describe_error(error))
             for node, (result, error) in zip(declared, results)]
 
 

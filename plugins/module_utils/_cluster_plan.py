@@ -89,8 +89,8 @@ def placement(nodes, replicas_per_primary):
     count = len(nodes) // group
     if count < MIN_PRIMARIES:
         raise HaRedisError("Option nodes gives %d primaries (%d nodes, %d replicas each), expected at least %d: a "
-                           "cluster needs a majority of primaries to fail over." % (count, len(nodes),
-                                                                                   replicas_per_primary, MIN_PRIMARIES))
+                           "cluster needs a majority of primaries to fail over."
+                           % (count, len(nodes), replicas_per_primary, MIN_PRIMARIES))
     ordered = interleave_by_host(nodes)
     primaries, rest = ordered[:count], ordered[count:]
     host = {n.address: n.inventory_host for n in nodes}

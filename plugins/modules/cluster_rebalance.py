@@ -208,8 +208,9 @@ def main():
     result.update(changed=bool(result["slots_moved"] or result["fixed_open_slots"]), commands=op.commands,
                   elapsed=deadline.elapsed())
     if module._diff:
-        after = result["before"] if module.check_mode or not result["changed"] else membership(collect(declared,
-                                                                                                     settings))
+        after = result["before"]
+        if result["changed"] and not module.check_mode:
+            after = membership(collect(declared, settings))
         result["diff"] = dict(before=result["before"], after=after)
     module.exit_json(**result)
 
