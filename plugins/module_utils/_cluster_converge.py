@@ -115,9 +115,7 @@ def create(declared, views, replicas, op, settings, deadline):
     for address in plan.primaries:
         start, end = plan.slots[address]
         op.add_slots(address, start, end)
-    first = declared[0].address
-    for node in declared[1:]:
-        op.meet(first, node.address)
+    op.meet_all([n.address for n in declared])
     if not op.check_mode:
         ok, _views = wait_for(declared, settings, deadline, _joined(len(declared)))
         if not ok:

@@ -131,6 +131,26 @@ class Operator:
         host, port = meet_address(other)
         self.run(address, "CLUSTER", "MEET", host, port)
 
+    def meet_all(self, addresses):
+        """Every node meets every later one (a full mesh of handshakes, one pipeline per node, all at once): the
+        nodes know each other after one handshake instead of after gossip rounds (about a second)."""
+        work = [(a, [meet_address(b) for b in addresses[i + 1:]]) for i, a in enumerate(addresses[:-1])]
+        for address, targets in work:
+            for host, port in targets:
+                self.commands.append("%s: CLUSTER MEET %s %d" % (address, host, port))
+        if self.check_mode:
+            return
+
+        def send(item):
+            address, targets = item
+            pipe = self.client(address).pipeline(transaction=False)
+            for host, port in targets:
+                pipe.execute_command("CLUSTER", "MEET", host, port)
+            pipe.execute()
+        for (address, _targets), (_result, error) in zip(work, run_parallel(send, work)):
+            if error is not None:
+                raise HaRedisError("Node %s refused CLUSTER MEET: %s." % (address, describe_error(error)))
+
     def add_slots(self, address, start, end):
         """CLUSTER ADDSLOTSRANGE (7.0+), else ADDSLOTS with every slot."""
         result = self.run(address, "CLUSTER", "ADDSLOTSRANGE", start, end, tolerate=("unknown subcommand",))
