@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import pytest
+from ansible_collections.ha.redis.plugins.module_utils._cluster_converge import steps
 from ansible_collections.ha.redis.plugins.module_utils._cluster_model import (
     DeclaredNode,
     declared_nodes,
@@ -137,3 +138,16 @@ def test_rebalance_never_takes_slots_from_a_primary_at_or_below_its_share():
     owned = {"x": list(range(0, 6000)), "y": list(range(6000, 11000)), "z": list(range(11000, 16384))}
     moves = rebalance_moves(owned)
     assert {src for _s, src, _t in moves} == {"x"}
+
+
+def test_weights_shift_the_shares():
+    assert shares(["x", "y"], set(), {"x": 3.0}) == {"x": 12288, "y": 4096}
+
+
+def test_steps_group_slots_and_move_the_first_slot_to_a_new_primary_alone():
+    moves = [(s, "x", "z") for s in range(100, 60, -1)] + [(s, "y", "z") for s in range(200, 195, -1)]
+    grouped = steps(moves, owning=["x", "y"], size=16)
+    assert grouped[0] == ([100], "x", "z"), "z owns nothing yet: its first slot moves alone"
+    assert [len(g[0]) for g in grouped] == [1, 16, 16, 7, 5]
+    assert [s for g in grouped for s in g[0]] == [m[0] for m in moves]
+    assert steps(moves, owning=["x", "y", "z"], size=16)[0][0] == list(range(100, 84, -1))
