@@ -6,20 +6,25 @@ acknowledged write lost, and a reshard killed in the middle of a slot is finishe
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 
 import pytest
+import yaml
 from cluster import COLLECTIONS, PYTHON, REPO, run_module_direct
 from redis.cluster import ClusterNode, RedisCluster
 from redis.crc import key_slot
 from redis_cluster_lab import ClusterLab
 
+sys.path.insert(0, str(COLLECTIONS))
+cluster_rebalance = importlib.import_module("ansible_collections.ha.redis.plugins.modules.cluster_rebalance")
 HOSTS = ["a", "a", "b", "b", "c", "c"]
 
 
@@ -186,3 +191,28 @@ def test_reshard_killed_in_the_middle_of_a_slot_is_finished_by_the_next_run(grow
     rest = run_module_direct("cluster_rebalance", dict(nodes=lab.declared(), max_slots=30), lab.tmp)
     assert rest["slots_moved"] == 30 and rest["fixed_open_slots"] == []
     assert_no_key_lost(rc, keys)
+
+
+def test_drain_empties_a_primary_check_mode_first(grown):
+    lab = grown
+    rc = client(lab)
+    keys = seed(rc, range(0, 16384, 7), 1)
+    line = next(li for li in lab.nodes[0].client().execute_command("CLUSTER", "NODES").splitlines()
+                if "master" in li.split()[2] and len(li.split()) > 8)
+    drained = line.split()[1].split("@")[0]
+    args = dict(nodes=lab.declared(), drain=[drained], _ansible_diff=True)
+    preview = run_module_direct("cluster_rebalance", args, lab.tmp, check_mode=True)
+    assert preview["changed"] and preview["slots_moved"] == preview["slots_planned"] > 5000
+    assert all(label.startswith(drained + " -> ") for label in preview["moves"])
+    assert preview["diff"]["before"] == preview["diff"]["after"]
+    assert open_slots(lab) == [] and "%s" % drained in lab.nodes[0].client().execute_command("CLUSTER", "NODES")
+    result = run_module_direct("cluster_rebalance", args, lab.tmp)
+    assert not result.get("failed"), result.get("msg")
+    assert result["slots_moved"] == preview["slots_planned"] and result["moves"].keys() == preview["moves"].keys()
+    assert result["diff"]["after"][drained] == "primary (0 slots)"
+    assert set(result) - {"invocation", "rc", "changed", "diff"} == set(yaml.safe_load(cluster_rebalance.RETURN))
+    assert lab.node_at(drained).client().dbsize() == 0
+    assert_no_key_lost(rc, keys)
+    assert not check(lab).get("failed")
+    again = run_module_direct("cluster_rebalance", args, lab.tmp)
+    assert again["changed"] is False and again["slots_moved"] == 0
