@@ -224,11 +224,14 @@ def rebalance(declared, op, settings, drain=(), threshold=2.0, batch_size=100, t
         primaries = [n for n in ref.nodes if n.is_primary]
     drain_ids = set()
     for address in drain:
-        node = next((n for n in primaries if n.address == address), None)
+        node = next((n for n in ref.nodes if n.address == address), None)
         if node is None:
-            raise HaRedisError("Option drain names %s, expected a primary of the cluster (primaries: %s)."
+            raise HaRedisError("Option drain names %s, expected a member of the cluster (primaries: %s)."
                                % (address, ", ".join(sorted(n.address for n in primaries))))
-        drain_ids.add(node.id)
+        # A replica or a primary without slots is drained already (Redis makes a primary that lost its last slot
+        # a replica of the node that took it): nothing to do, so a repeated drain is a no-op.
+        if node.is_primary and node.slots:
+            drain_ids.add(node.id)
     order = [n.address for n in declared]
     primaries.sort(key=lambda n: (order.index(n.address) if n.address in order else len(order), n.address))
     owned = {n.id: ranges_to_slots(n.slots) for n in primaries}

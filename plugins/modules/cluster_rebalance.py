@@ -43,7 +43,10 @@ options:
     required: true
   drain:
     description:
-      - Primaries (V(host:port)) to empty of slots, for example before removing them.
+      - Primaries (V(host:port)) to empty of slots, for example before removing them. A member that serves no
+        slot is drained already, so a repeated run changes nothing.
+      - Redis (C(cluster-allow-replica-migration yes), the default) makes a primary that lost its last slot a
+        replica of the node that took it; check anti-affinity afterwards with M(ha.redis.cluster_check).
     type: list
     elements: str
     default: []

@@ -209,9 +209,14 @@ def test_drain_empties_a_primary_check_mode_first(grown):
     result = run_module_direct("cluster_rebalance", args, lab.tmp)
     assert not result.get("failed"), result.get("msg")
     assert result["slots_moved"] == preview["slots_planned"] and result["moves"].keys() == preview["moves"].keys()
-    assert result["diff"]["after"][drained] == "primary (0 slots)"
+    # Redis itself (cluster-allow-replica-migration, default yes) turns a primary that lost its last slot into a
+    # replica of the node that took it; either way it serves no slot.
+    after = result["diff"]["after"][drained]
+    assert after == "primary (0 slots)" or after.startswith("replica of "), after
     assert set(result) - {"invocation", "rc", "changed", "diff"} == set(yaml.safe_load(cluster_rebalance.RETURN))
-    assert lab.node_at(drained).client().dbsize() == 0
+    mine = next(li for li in lab.node_at(drained).client().execute_command("CLUSTER", "NODES").splitlines()
+                if "myself" in li)
+    assert len(mine.split()) == 8, "the drained node still serves slots: %s" % mine
     assert_no_key_lost(rc, keys)
     assert not check(lab).get("failed")
     again = run_module_direct("cluster_rebalance", args, lab.tmp)
