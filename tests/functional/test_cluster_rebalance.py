@@ -221,3 +221,28 @@ def test_drain_empties_a_primary_check_mode_first(grown):
     assert not check(lab).get("failed")
     again = run_module_direct("cluster_rebalance", args, lab.tmp)
     assert again["changed"] is False and again["slots_moved"] == 0
+
+
+@pytest.mark.parametrize("user", [None, "default"], ids=["auth", "auth2"])
+def test_rebalance_with_a_password_migrates_with_auth(tmp_path, user):
+    password = "cluster-s3cret"
+    lab = ClusterLab(tmp_path / "lab", count=6, hosts=HOSTS, password=password).start()
+    try:
+        login = dict(login_password=password, **({"login_user": user} if user else {}))
+        assert run_module_direct("redis_cluster", dict(nodes=lab.declared(), **login), tmp_path)["created"]
+        lab.add_node("d")
+        assert run_module_direct("redis_cluster", dict(nodes=lab.declared(), **login), tmp_path)["rebalance_needed"]
+        lab.wait_ok()
+        lab.tmp = tmp_path
+        slots = planned_slots(lab, max_slots=20, **login)
+        rc = RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in lab.startup_nodes], decode_responses=True,
+                          password=password)
+        keys = seed(rc, slots, 10)
+        result = run_module_direct("cluster_rebalance", dict(nodes=lab.declared(), max_slots=20, **login), tmp_path)
+        assert not result.get("failed"), result.get("msg")
+        assert result["slots_moved"] == 20 and result["keys_moved"] == 200
+        assert password not in json.dumps(result["commands"])
+        assert_no_key_lost(rc, keys)
+        assert lab.nodes[-1].client().dbsize() == 200
+    finally:
+        lab.stop()
