@@ -82,7 +82,13 @@ def test_new_nodes_become_replicas_then_empty_primaries(lab):
     assert run(lab, replicas=0, nodes=lab.declared(lab.nodes[:3]))["created"]
     lab.wait_ok(nodes=lab.nodes[:3])
     # Three new nodes: each primary lacks one replica; the new nodes are placed on another host than their primary.
+    preview = run(lab, replicas=1, check_mode=True)
+    assert preview["changed"] and sorted(preview["met"]) == sorted(n.address for n in lab.nodes[3:])
+    assert len(preview["replicas_attached"]) == 3
+    assert all(known(n) == 1 for n in lab.nodes[3:]), "check mode must not meet anyone"
+    assert preview["diff"]["after"] != preview["diff"]["before"]
     result = run(lab, replicas=1)
+    assert result["replicas_attached"] == preview["replicas_attached"]
     assert result["changed"] and not result.get("failed"), result
     assert sorted(result["met"]) == sorted(n.address for n in lab.nodes[3:])
     assert len(result["replicas_attached"]) == 3 and result["rebalance_needed"] is False
