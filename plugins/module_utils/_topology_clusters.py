@@ -94,13 +94,14 @@ def parse_cluster(index: int, raw: Any, data_hosts: tuple, parse_names) -> tuple
 
 
 def cluster_dict(cluster: Cluster, address_of) -> dict:
-    """Plain data for Jinja and for the cluster modules (``nodes``: host, address, port, endpoint)."""
+    """Plain data for Jinja and for the cluster modules: ``nodes`` in the modules' form (``host``: the public
+    address, ``port``, ``inventory_host``), ``node_names`` per inventory host (its instances in roles/server)."""
     return dict(
         name=cluster.name, port=cluster.port, instances=cluster.instances, replicas=cluster.replicas,
         hosts=list(cluster.hosts), ports=cluster.ports, config=dict(cluster.config),
         static_config=dict(cluster.static_config), primaries=cluster.primaries,
-        nodes=[dict(host=host, address=address_of(host), port=port,
-                    instance=cluster.instance_name(port)) for host, port in cluster.nodes()],
+        nodes=[dict(host=address_of(host), port=port, inventory_host=host) for host, port in cluster.nodes()],
+        node_names={host: [cluster.instance_name(port) for port in cluster.ports] for host in cluster.hosts},
     )
 
 

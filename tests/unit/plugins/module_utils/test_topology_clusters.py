@@ -33,9 +33,10 @@ def test_a_cluster_next_to_a_group():
     data = topo.to_dict()
     assert data["cluster_names"] == ["shop"]
     assert data["clusters"][0]["nodes"][:3] == [
-        {"host": "r1", "address": "10.0.0.1", "port": 7000, "instance": "shop-7000"},
-        {"host": "r1", "address": "10.0.0.1", "port": 7001, "instance": "shop-7001"},
-        {"host": "r2", "address": "10.0.0.2", "port": 7000, "instance": "shop-7000"}]
+        {"host": "10.0.0.1", "port": 7000, "inventory_host": "r1"},
+        {"host": "10.0.0.1", "port": 7001, "inventory_host": "r1"},
+        {"host": "10.0.0.2", "port": 7000, "inventory_host": "r2"}]
+    assert data["clusters"][0]["node_names"]["r3"] == ["shop-7000", "shop-7001"]
     assert t.Topology.from_dict(data) == topo
 
 
