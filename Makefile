@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LAB_SIZE ?= 3
 LAB_SUITE ?= bookworm
-MOLECULE_SCENARIOS ?= default failover faults multi_group valkey secure scale rolling_upgrade
+MOLECULE_SCENARIOS ?= default failover faults multi_group valkey secure scale rolling_upgrade cluster
 PYTEST_WORKERS ?= 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
@@ -73,10 +73,12 @@ build: venv
 	@mkdir -p build
 	$(BIN)/ansible-galaxy collection build --force --output-path build .
 
-# The benchmark (not part of `make test`): fresh containers of its own, results in bench/results.{json,md}.
+# The benchmark (not part of `make test`): fresh containers of its own, results in bench/results.{json,md}; the
+# Redis Cluster modules against redis-cli --cluster on loopback processes, results in bench/cluster/.
 bench: host-deps venv
 	$(BIN)/pip install -q --disable-pip-version-check -r bench/requirements.txt
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/cluster.py
 
 clean:
 	rm -rf build .cache

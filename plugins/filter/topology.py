@@ -14,7 +14,7 @@ from dataclasses import asdict
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.ha.redis.plugins.module_utils import _topology_decisions as decide
-from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError
+from ansible_collections.ha.redis.plugins.module_utils._common import HaRedisError
 from ansible_collections.ha.redis.plugins.module_utils._topology import (
     DEFAULT_MIN_REPLICAS_MAX_LAG,
     HOST_KEYS,

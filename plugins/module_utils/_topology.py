@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
-from ansible_collections.ha.redis.plugins.module_utils._connection import DEFAULT_SENTINEL_PORT, HaRedisError
+from ansible_collections.ha.redis.plugins.module_utils._common import DEFAULT_SENTINEL_PORT, HaRedisError
 from ansible_collections.ha.redis.plugins.module_utils._sentinel_model import address, majority
 from ansible_collections.ha.redis.plugins.module_utils._topology_clusters import (
     BUS_PORT_OFFSET,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pathlib
+
+import jinja2
 import pytest
+import yaml
 from ansible_collections.ha.redis.plugins.module_utils._server_layout import missing_packages, server_layout
 
 REDIS = {"conf_dir": "/etc/redis", "conf_prefix": "redis", "data_dir": "/var/lib/redis", "server_unit": "redis-server@",
@@ -62,3 +66,17 @@ def test_missing_packages(names, version, expected):
 
 def test_no_probe_output_means_everything_is_missing():
     assert missing_packages([], ["redis-server", "python3-redis"]) == ["redis-server", "python3-redis"]
+
+
+def test_the_role_spells_the_paths_as_the_layout_does():
+    """roles/server/vars/main.yml names __redis_conf_base, __redis_server_dropin and __redis_acl_file itself (cheaper
+    than through the layout): they must be the layout's, for both engines."""
+    root = pathlib.Path(__file__).resolve().parents[4]
+    role_vars = yaml.safe_load((root / "roles" / "server" / "vars" / "main.yml").read_text())
+    engines = yaml.safe_load((root / "roles" / "server" / "vars" / "engines.yml").read_text())["__redis_engines"]
+    for engine in engines.values():
+        layout = server_layout([], engine, acl=True)
+        spelled = {key: jinja2.Template(role_vars[key]).render(__redis_engine=engine)
+                   for key in ("__redis_conf_base", "__redis_server_dropin", "__redis_acl_file")}
+        assert spelled == {"__redis_conf_base": layout["conf_base"], "__redis_server_dropin": layout["dropin"],
+                           "__redis_acl_file": layout["acl_file"]}
