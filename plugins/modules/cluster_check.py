@@ -27,6 +27,7 @@ author:
 extends_documentation_fragment:
   - ha.redis.connection.transport
   - ha.redis.connection.data_credentials
+  - ha.redis.connection.cluster_nodes
 attributes:
   check_mode:
     support: full
@@ -35,13 +36,6 @@ attributes:
     support: none
     description: Nothing changes, so there is no diff.
 options:
-  nodes:
-    description:
-      - Every node of the cluster, each as V(host:port) (its inventory host is its host) or a dictionary with
-        C(host), C(port) (default 6379) and C(inventory_host), the inventory host it runs on (anti-affinity).
-    type: list
-    elements: raw
-    required: true
   replicas:
     description:
       - How many replicas each primary should have. Default is not to count them.

@@ -20,6 +20,7 @@ author:
 extends_documentation_fragment:
   - ha.redis.connection.transport
   - ha.redis.connection.data_credentials
+  - ha.redis.connection.cluster_nodes
 attributes:
   check_mode:
     support: full
@@ -27,14 +28,7 @@ attributes:
   diff_mode:
     support: none
     description: Nothing changes, so there is no diff.
-options:
-  nodes:
-    description:
-      - The cluster's nodes, each as V(host:port) (its inventory host is its host) or a dictionary with C(host),
-        C(port) (default 6379) and C(inventory_host), the inventory host the node runs on.
-    type: list
-    elements: raw
-    required: true
+options: {}
 seealso:
   - module: ha.redis.cluster_check
   - module: ha.redis.redis_cluster

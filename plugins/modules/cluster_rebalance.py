@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - ha.redis.connection.transport
   - ha.redis.connection.data_credentials
+  - ha.redis.connection.cluster_nodes
 attributes:
   check_mode:
     support: full
@@ -34,13 +35,6 @@ attributes:
     support: full
     description: The membership (role and slot count of each node) before and after.
 options:
-  nodes:
-    description:
-      - Every node of the cluster, each as V(host:port) or a dictionary with C(host), C(port) (default 6379) and
-        C(inventory_host). The order breaks ties in the plan.
-    type: list
-    elements: raw
-    required: true
   drain:
     description:
       - Primaries (V(host:port)) to empty of slots, for example before removing them. A member that serves no

@@ -28,6 +28,7 @@ author:
 extends_documentation_fragment:
   - ha.redis.connection.transport
   - ha.redis.connection.data_credentials
+  - ha.redis.connection.cluster_nodes
 attributes:
   check_mode:
     support: full
@@ -36,15 +37,6 @@ attributes:
     support: full
     description: The membership (role and slot count of each node) before and after.
 options:
-  nodes:
-    description:
-      - Every node of the cluster, each as V(host:port) (its inventory host is its host) or a dictionary with
-        C(host), C(port) (default 6379) and C(inventory_host), the inventory host it runs on (anti-affinity).
-      - The order matters for a new cluster and is kept by the placement, so the same list always gives the same
-        cluster.
-    type: list
-    elements: raw
-    required: true
   replicas:
     description:
       - Replicas per primary. For a new cluster the number of nodes must be a multiple of O(replicas) + 1 with at
