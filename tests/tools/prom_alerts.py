@@ -74,8 +74,10 @@ def start(args):
             continue
         up = [t for t in targets if t["health"] == "up"]
         if len(up) == wanted and len(values) == wanted and all(v["value"][1] == "1" for v in values):
+            durations = api(base_url(folder), "/api/v1/query?query=scrape_duration_seconds")["result"]
             return {"port": port, "pid": proc.pid, "targets": len(up),
-                    "redis_up": {v["metric"]["instance"]: v["value"][1] for v in values}}
+                    "redis_up": {v["metric"]["instance"]: v["value"][1] for v in values},
+                    "scrape_ms": {d["metric"]["instance"]: round(float(d["value"][1]) * 1000, 2) for d in durations}}
         time.sleep(0.5)
     return {"error": "not every exporter was scraped with redis_up 1 within %s s" % args.timeout, "targets":
             [(t["scrapeUrl"], t["health"], t.get("lastError")) for t in targets],
