@@ -80,7 +80,7 @@ def test_every_metric_the_rules_read_is_exported(shared_cluster, exporters):
     shared_cluster.wait_replication()
     shared_cluster.wait_sentinels()
     # The second scrape of each: the first may come before the exporter knows every Sentinel and replica.
-    texts = {node.port: [scrape(port) for _ in range(2)][-1] for node, port, _proc, _log in exporters}
+    texts = {node.port: [scrape(port) for _attempt in range(2)][-1] for node, port, _proc, _log in exporters}
     primary = texts[shared_cluster.primary.port]
     replica = texts[shared_cluster.replicas[0].port]
     sentinel = texts[shared_cluster.sentinels[0].port]
