@@ -165,6 +165,8 @@ def alert_rules(settings: Mapping[str, Any] | None = None, topo: Topology | None
     to its groups and also checking the reachable Sentinels against the inventory's quorum."""
     s = AlertSettings.from_mapping(settings)
     data = 'ha_redis_role="data"'
+    data_groups = ", ".join(x for x in (data, _groups_matcher(topo, "ha_redis_group")) if x)
+    info = "redis_instance_info{%s, role=\"%%s\"}" % data_groups
     sentinel = 'ha_redis_role="sentinel"'
     masters = ", ".join(x for x in (sentinel, _groups_matcher(topo, "master_name")) if x)
     status = "redis_sentinel_master_status{%s}" % masters
@@ -204,13 +206,14 @@ def alert_rules(settings: Mapping[str, Any] | None = None, topo: Topology | None
               s.pending,
               "A failover of this group would not be authorised: too few Sentinels are reachable."),
         _rule("RedisFailover",
-              "max by (master_name, master_address) (%s)\nand on (master_name)\n"
-              "count by (master_name) (count by (master_name, master_address) (count_over_time(%s[%s]))) > 1"
-              % (status, status, s.failover_window), "warning",
-              "Group %s failed over: its primary is now %s (reported by the Sentinels, within %s)."
-              % (mgroup, "{{ $labels.master_address }}", s.failover_window),
+              "max by (ha_redis_group, ha_redis_host, instance) (%s)\nand on (instance)\n"
+              "max by (instance) (count_over_time(%s[%s]))"
+              % (info % "master", info % "slave", s.failover_window), "warning",
+              "Group %s failed over: %s (%s) was promoted to primary within the last %s."
+              % (group, host, inst, s.failover_window),
               None,
-              "The Sentinels promoted a new primary; the alert resolves by itself %s later." % s.failover_window),
+              "A replica became the primary (Sentinel failover or switchover); the alert resolves by itself %s "
+              "later." % s.failover_window),
         _rule("RedisReplicaLinkDown",
               "redis_master_link_up{%s} == 0" % data, "critical",
               "Replica %s of group %s (%s) lost its link to the primary %s:%s."

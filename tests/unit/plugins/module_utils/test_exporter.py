@@ -91,7 +91,8 @@ def test_the_inventory_copy_is_limited_to_its_groups_and_checks_its_quorum():
     rules = e.alert_rules({"pending": "5s"}, model())["groups"][0]
     by_name = {r["alert"]: r for r in rules["rules"]}
     assert rules["name"] == "ha-redis-inventory"
-    assert 'master_name=~"main|cache"' in by_name["RedisFailover"]["expr"]
+    assert 'ha_redis_group=~"main|cache"' in by_name["RedisFailover"]["expr"]
+    assert 'master_name=~"main|cache"' in by_name["RedisGroupWithoutPrimary"]["expr"]
     assert "redis_sentinel_master_ok_sentinels" in by_name["RedisSentinelQuorumLost"]["expr"]
     assert by_name["RedisSentinelQuorumLost"]["expr"].endswith("< 2")
     assert by_name["RedisGroupWithoutPrimary"]["for"] == "5s"
