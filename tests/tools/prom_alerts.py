@@ -7,8 +7,8 @@ Molecule ``observability`` scenario (which asserts on the JSON each command prin
     prom_alerts.py watch --dir D --quiet-for 20                             # nothing may fire for 20 s
     prom_alerts.py stop --dir D
 
-``start`` runs Debian's ``prometheus`` binary in the background (1 s scrape and evaluation interval, storage in
-D, listening on a free loopback port) and records its PID in D/prometheus.pid; ``stop`` ends that PID only.
+``start`` runs Debian's ``prometheus`` binary in the background (1 s scrape and evaluation interval, a fresh store
+in D, listening on a free loopback port) and records its PID in D/prometheus.pid; ``stop`` ends that PID only.
 ``watch`` polls /api/v1/alerts every 0.5 s and reports every alert seen firing (name, labels, summary, when).
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -46,6 +47,9 @@ def base_url(folder):
 def start(args):
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
+    # A fresh store: series left by an earlier run (a stopped Prometheus marks none stale) would count as
+    # current for 5 minutes and show the previous deployment's primary beside this one's.
+    shutil.rmtree(folder / "data", ignore_errors=True)
     port = free_port()
     config = folder / "prometheus.yml"
     config.write_text(json.dumps({
