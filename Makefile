@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LAB_SIZE ?= 3
 LAB_SUITE ?= bookworm
-MOLECULE_SCENARIOS ?= default failover faults multi_group valkey secure scale rolling_upgrade cluster
+MOLECULE_SCENARIOS ?= default failover faults multi_group valkey secure scale rolling_upgrade cluster observability
 PYTEST_WORKERS ?= 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
@@ -50,6 +50,7 @@ test-fast: host-deps venv
 	scripts/stage.sh sanity scripts/sanity.sh
 	scripts/stage.sh build $(MAKE) --no-print-directory build
 	scripts/stage.sh unit $(BIN)/pytest -q tests/unit
+	scripts/stage.sh promtool scripts/promtool.sh
 	scripts/stage.sh functional $(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/functional
 
 lint: venv
