@@ -62,12 +62,16 @@ def _port(value: Any, what: str) -> int:
 
 def host_exporters(topo: Topology, host: str, offset: Any = DEFAULT_PORT_OFFSET, sentinel_instance: str = "ha",
                    listen_address: str = "") -> list[ExporterInstance]:
-    """The exporters of ``host``: one per replication group it serves, then one for its Sentinel (if any)."""
+    """The exporters of ``host``: one per replication group it serves, one per Redis Cluster node it runs (the
+    cluster's name as its group), then one for its Sentinel (if any)."""
     offset = _port(offset, "redis_exporter_port_offset")
     address = listen_address or topo.address_of(host)
     found = [ExporterInstance(name=g.name, role="data", group=g.name, host=host, port=g.port,
                               listen_address=address, listen_port=g.port + offset)
              for g in topo.host_groups(host)]
+    found += [ExporterInstance(name=c.instance_name(port), role="data", group=c.name, host=host, port=port,
+                               listen_address=address, listen_port=port + offset)
+              for c in topo.host_clusters(host) for port in c.ports]
     if host in topo.sentinel_hosts:
         port = topo.sentinel_ports[host]
         found.append(ExporterInstance(name="sentinel-%s" % sentinel_instance, role="sentinel",

@@ -34,6 +34,16 @@ def test_host_exporters_one_per_group_and_one_for_the_sentinel():
     ]
 
 
+def test_host_exporters_of_redis_cluster_nodes():
+    topo = t.build_topology({"redis": ["r1", "r2", "r3"], "redis_sentinel": ["r1", "r2", "r3"]},
+                            {h: {"ansible_host": "10.0.0.%s" % h[1:]} for h in ("r1", "r2", "r3")}, [MAIN],
+                            clusters=[{"name": "shop", "port": 7000, "instances": 2, "replicas": 1}])
+    found = e.host_exporters(topo, "r3")
+    assert [(x.name, x.group, x.port, x.listen_port) for x in found] == [
+        ("main", "main", 6379, 9379), ("shop-7000", "shop", 7000, 10000), ("shop-7001", "shop", 7001, 10001),
+        ("sentinel-ha", "main", 26379, 29379)]
+
+
 def test_host_exporters_of_a_sentinel_only_host_and_a_data_only_host():
     topo = model(groups=(MAIN,), sentinels=("r1", "r2", "s4"))
     assert [x.name for x in e.host_exporters(topo, "s4", sentinel_instance="x")] == ["sentinel-x"]
