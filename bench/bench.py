@@ -1001,6 +1001,9 @@ def parse_args(argv):
                         help="extra vars for playbooks/rolling_upgrade.yml, as JSON (redis_package_version "
                              "defaults to %s)" % PINNED_NEW)
     args = parser.parse_args(argv)
+    if args.partial:
+        args.partial = str(Path(args.partial).resolve())
+        Path(args.partial).parent.mkdir(parents=True, exist_ok=True)
     args.parts = {p.strip() for p in args.only.split(",") if p.strip()}
     unknown = args.parts - {"floor", "three", "sizes", "upgrade", "faults", "floorn", "groups", "controller"}
     if unknown:

@@ -259,3 +259,114 @@ def controller_run(bench, run, res, args, pairs=3):
         res.error("controller run %d" % run, exc)
     finally:
         lab.down()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The issue-17 section of results.md, from the samples (results.json "samples" or a --partial file) and the
+# output of bench/switchover_gap.py.
+def _median(values):
+    values = sorted(values)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2.0
+
+
+def _series(details, metric, key="value"):
+    return [d[key] for d in details if d["metric"] == metric and d.get(key) is not None]
+
+
+def _cell(values, fmt="%.1f s"):
+    med = _median(values)
+    if med is None:
+        return "not measured"
+    if len(values) == 1:
+        return fmt % med
+    return (fmt + " (%s-%s, %d)") % (med, fmt.split()[0] % min(values), fmt.split()[0] % max(values), len(values))
+
+
+def markdown_section(details, gap=None):
+    lines = []
+    if gap:
+        rows = gap["rows"]
+        lines += ["### Switchover as Sentinel-aware clients see it (item 4)", "",
+                  "`bench/switchover_gap.py`: real processes on loopback, variants (checkouts of the collection) "
+                  "interleaved within each run; medians (min-max, runs).", "",
+                  "| replicas | variant | redis-py `Sentinel` client | `GET-MASTER-ADDR-BY-NAME` client | module "
+                  "write pause | lost |", "|---:|---|---:|---:|---:|---:|"]
+        names = []
+        for row in rows:
+            if row["variant"] not in names:
+                names.append(row["variant"])
+        for replicas in sorted({r["replicas"] for r in rows}):
+            for name in names:
+                mine = [r for r in rows if r["variant"] == name and r["replicas"] == replicas]
+                lines.append("| %d | %s | %s | %s | %s | %d |" % (
+                    replicas, name, _cell([r["gap_masters_ms"] for r in mine], "%.0f ms"),
+                    _cell([r["gap_addr_ms"] for r in mine], "%.0f ms"),
+                    _cell([r["write_pause_ms"] for r in mine], "%.0f ms"), sum(r["lost"] for r in mine)))
+        lines.append("")
+    floor_rows = []
+    for size in (3, 9):
+        floor, deploy = "floorn_%d" % size, "floorn_deploy_%d" % size
+        if not _series(details, floor) and not _series(details, deploy):
+            continue
+        for metric, label in ((floor, "parallel floor"), (deploy, "cold deploy")):
+            per_host = _series(details, metric, "cpu_per_host")
+            floor_rows.append("| %d | %s | %s | %s | %s | %s |" % (
+                size, label, _cell(_series(details, metric)), _cell(_series(details, metric, "controller_cpu")),
+                _cell(_series(details, metric, "hosts_cpu")), _cell(per_host)))
+    if floor_rows:
+        lines += ["### A fair floor (item 1)", "",
+                  "Same run, alternating order: the floor on N fresh containers, a cold `site.yml` on N other fresh "
+                  "containers. CPU: controller (ansible-playbook or ssh, with their children) and hosts "
+                  "(containers' cpuacct). Medians (min-max, runs).", "",
+                  "| hosts | what | wall | controller CPU | hosts CPU | CPU per host |",
+                  "|---:|---|---:|---:|---:|---:|"]
+        lines += floor_rows + [""]
+    group_rows = []
+    for count in (1, 4, 16):
+        key = "groups%d_" % count
+        if not _series(details, key + "deploy"):
+            continue
+        group_rows.append("| %d | %s | %s | %s | %s | %s | %s |" % (
+            count, _cell(_series(details, key + "deploy")), _cell(_series(details, key + "deploy", "controller_cpu")),
+            _cell(_series(details, key + "rerun")), _cell(_series(details, key + "rerun", "controller_cpu")),
+            _cell(_series(details, key + "verify_gate")), _cell(_series(details, key + "verify_module"), "%.3f s")))
+    if group_rows:
+        changed = _series(details, "groups_rerun_changed")
+        lines += ["### Many groups on 3 hosts (item 2)", "",
+                  "Cold deploy, no-change re-run (changed tasks, all runs: %s), `verify.yml`, and the gate's own "
+                  "`elapsed`. Medians (min-max, runs)." % (", ".join("%g" % c for c in changed) or "none"), "",
+                  "| groups | deploy | deploy controller CPU | re-run | re-run controller CPU | verify.yml | gate |",
+                  "|---:|---:|---:|---:|---:|---:|---:|"] + group_rows + [""]
+    ctl_rows = []
+    for name in ("linear", "free", "mitogen_linear"):
+        metric = "ctl_%s_rerun" % name
+        if _series(details, metric):
+            ctl_rows.append("| %s | %s | %s | %s | %s |" % (
+                name, _cell(_series(details, metric)), _cell(_series(details, metric, "controller_cpu")),
+                _cell(_series(details, metric, "hosts_cpu")),
+                ", ".join("%g" % c for c in _series(details, metric, "changed"))))
+    if ctl_rows:
+        lines += ["### The controller's share (item 3)", "",
+                  "One deployed 3-host lab; rounds of no-change re-runs of `site.yml`, one per strategy, rotated "
+                  "order. Medians (min-max, runs).", "",
+                  "| strategy | re-run wall | controller CPU | hosts CPU | changed (each run) |",
+                  "|---|---:|---:|---:|---|"] + ctl_rows + [""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description="Print the issue-17 section of results.md.")
+    parser.add_argument("--samples", required=True, help="results.json (its samples) or a --partial JSON-lines file")
+    parser.add_argument("--gap", help="output of bench/switchover_gap.py --out")
+    cli = parser.parse_args()
+    text = Path(cli.samples).read_text(encoding="utf-8")
+    samples = (json.loads(text)["samples"] if text.lstrip().startswith("{\n") or cli.samples.endswith(".json")
+               else [json.loads(line) for line in text.splitlines() if line.strip()])
+    gap_data = json.loads(Path(cli.gap).read_text(encoding="utf-8")) if cli.gap else None
+    print(markdown_section(samples, gap_data))
