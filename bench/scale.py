@@ -329,17 +329,18 @@ def markdown_section(details, gap=None):
         key = "groups%d_" % count
         if not _series(details, key + "deploy"):
             continue
-        group_rows.append("| %d | %s | %s | %s | %s | %s | %s |" % (
+        group_rows.append("| %d | %s | %s | %s | %s | %s | %s | %s |" % (
             count, _cell(_series(details, key + "deploy")), _cell(_series(details, key + "deploy", "controller_cpu")),
             _cell(_series(details, key + "rerun")), _cell(_series(details, key + "rerun", "controller_cpu")),
+            _cell(_series(details, key + "rerun", "hosts_cpu")),
             _cell(_series(details, key + "verify_gate")), _cell(_series(details, key + "verify_module"), "%.3f s")))
     if group_rows:
         changed = _series(details, "groups_rerun_changed")
         lines += ["### Many groups on 3 hosts (item 2)", "",
                   "Cold deploy, no-change re-run (changed tasks, all runs: %s), `verify.yml`, and the gate's own "
                   "`elapsed`. Medians (min-max, runs)." % (", ".join("%g" % c for c in changed) or "none"), "",
-                  "| groups | deploy | deploy controller CPU | re-run | re-run controller CPU | verify.yml | gate |",
-                  "|---:|---:|---:|---:|---:|---:|---:|"] + group_rows + [""]
+                  "| groups | deploy | deploy controller CPU | re-run | re-run controller CPU | re-run hosts CPU | "
+                  "verify.yml | gate |", "|---:|---:|---:|---:|---:|---:|---:|---:|"] + group_rows + [""]
     ctl_rows = []
     for name in ("linear", "free", "mitogen_linear"):
         metric = "ctl_%s_rerun" % name
