@@ -47,12 +47,12 @@ class Writer(threading.Thread):
         self.join(10)
 
 
-class AddrWriter(Writer):
+class AddrWriter(threading.Thread):
     """The other kind of Sentinel-aware client: asks SENTINEL GET-MASTER-ADDR-BY-NAME of the Sentinels in order after
     every failed write, and writes there."""
 
     def __init__(self, cluster, key="seq-addr"):
-        threading.Thread.__init__(self, daemon=True)
+        super().__init__(daemon=True)
         self.key = key
         self.sentinel_clients = [s.client(socket_timeout=1) for s in cluster.sentinels]
         self.name = cluster.name
@@ -84,6 +84,10 @@ class AddrWriter(Writer):
                     self.client.close()
                 self.client = None
                 time.sleep(0.01)
+
+    def stop(self):
+        self.stop_event.set()
+        self.join(10)
 
 
 def _priority(node):
