@@ -105,7 +105,7 @@ notes:
     that leads the failover only once the whole failover has ended; the other Sentinels name it as soon as the
     leader announces the promotion. The module makes the last Sentinel of O(sentinels) the leader, so clients that
     list the Sentinels in the same order (redis-py asks them in turn, the first that answers wins) learn the new
-    primary as early as C(GET-MASTER-ADDR-BY-NAME) clients do (about 0.5 s of writes refused in the benchmark,
+    primary as early as C(GET-MASTER-ADDR-BY-NAME) clients do (about 0.6 s of writes refused in the benchmark,
     against 1.6 s with 2 replicas and 3.7 s with 4 when the first Sentinel led).
   - With O(target), Sentinels see a new C(replica-priority) on their next C(INFO) of the replica (every 10
     seconds), so a switchover takes a few seconds even though the write pause itself is short. Without O(target)
