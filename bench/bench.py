@@ -30,7 +30,8 @@ import sys
 import time
 from pathlib import Path
 
-import unplanned  # noqa: E402 - bench/ is on sys.path when bench.py runs
+import scale  # noqa: E402 - bench/ is on sys.path when bench.py runs
+import unplanned  # noqa: E402
 import yaml
 from redis.exceptions import RedisError
 from redis.sentinel import Sentinel
@@ -43,9 +44,10 @@ PLAYBOOK_BIN = ROOT / ".venv" / "bin" / "ansible-playbook"
 WRITER = ROOT / "tests" / "tools" / "writer.py"
 
 IMAGE = "ha-redis-lab:bookworm"
-NETWORK = "ha-redis-bench"
-SUBNET = "10.232.0.0/24"
-PREFIX = "ha-redis-bench"  # containers ha-redis-bench-1..N and ha-redis-bench-floor
+# Overridable, so that two checkouts (or agents) never share a container name, a network or a subnet.
+NETWORK = os.environ.get("HA_REDIS_BENCH_NETWORK", "ha-redis-bench")
+SUBNET = os.environ.get("HA_REDIS_BENCH_SUBNET", "10.232.0.0/24")
+PREFIX = os.environ.get("HA_REDIS_BENCH_PREFIX", "ha-redis-bench")  # containers PREFIX-1..N and PREFIX-floor
 LABEL = "ha-redis-bench=1"
 FLOOR_NAME = PREFIX + "-floor"
 GROUP = "main"
@@ -64,6 +66,13 @@ TARGETS = {
     "verify_module_9": "< 1 s",
     "switchover_write_gap": "< 1000 ms",
     "switchover_write_gap_addr": "< 1000 ms",
+    # issue 17
+    "floorn_3": "deploy_3 <= 2 x parallel floor_3",
+    "floorn_9": "deploy_9 <= 2 x parallel floor_9",
+    "floorn_cpu": "CPU per host, 9 hosts <= 3 hosts",
+    "groups_deploy": "< 1 s of deploy per added group",
+    "groups_rerun": "< 0.3 s of re-run per added group",
+    "groups_gate": "gate < 0.1 s with 16 groups",
 }
 
 RECAP_LINE = re.compile(
@@ -346,6 +355,7 @@ class Lab:
             "ANSIBLE_SSH_CONTROL_PATH_DIR": str(self.control_dir),
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
         })
+        env.update(getattr(self, "extra_env", None) or {})  # e.g. another strategy (scale.controller_run)
         return env
 
     def playbook(self, playbook, name, timeout, extra_vars=None):
@@ -533,6 +543,10 @@ class Results:
         self.samples.setdefault(metric, []).append(round(value, 3))
         self.details.append(dict(metric=metric, value=round(value, 3), load1=round(os.getloadavg()[0], 2),
                                  **detail))
+        partial = getattr(self.args, "partial", None)
+        if partial:  # every sample as it comes, so that an interrupted run still leaves its figures
+            with open(partial, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(self.details[-1]) + "\n")
         log("  %-28s %s" % (metric, round(value, 3)))
 
     def error(self, what, exc):
@@ -544,6 +558,10 @@ class Results:
         for metric, values in self.samples.items():
             out[metric] = {"median": round(statistics.median(values), 3), "min": min(values), "max": max(values),
                            "runs": len(values), "samples": values, "unit": UNITS.get(metric, "s")}
+            for key in ("controller_cpu", "hosts_cpu", "cpu_per_host"):  # issue 17: CPU where it is spent
+                cpu = [d[key] for d in self.details if d["metric"] == metric and d.get(key) is not None]
+                if cpu:
+                    out[metric][key] = round(statistics.median(cpu), 2)
         return out
 
 
@@ -561,6 +579,7 @@ UNITS = {
     "upgrade_lost_writes": "writes",
     "upgrade_module_pause": "ms",
     **unplanned.UNITS,
+    **scale.UNITS,
 }
 
 LABELS = [
@@ -587,6 +606,7 @@ LABELS = [
     ("upgrade_lost_writes", "Rolling upgrade: acknowledged writes lost"),
     ("upgrade_module_pause", "Rolling upgrade: longest write_pause_ms of the module's switchovers"),
     *unplanned.LABELS,
+    *scale.LABELS,
 ]
 
 
@@ -805,7 +825,34 @@ def verdicts(summary):
             judge(key, med[key] < 1000, "median %.0f ms" % med[key])
         else:
             judge(key, None, "not measured")
+    issue17_verdicts(summary, med, judge)
     return out
+
+
+def issue17_verdicts(summary, med, judge):
+    for size in (3, 9):
+        floor, deploy = med.get("floorn_%d" % size), med.get("floorn_deploy_%d" % size)
+        if floor and deploy:
+            judge("floorn_%d" % size, deploy <= 2 * floor, "deploy_%d / floor_%d = %.2f (%.1f s / %.1f s)"
+                  % (size, size, deploy / floor, deploy, floor))
+        else:
+            judge("floorn_%d" % size, None, "needs floorn_%d and floorn_deploy_%d" % (size, size))
+    per_host = {size: summary.get("floorn_deploy_%d" % size, {}).get("cpu_per_host") for size in (3, 9)}
+    if all(per_host.values()):
+        judge("floorn_cpu", per_host[9] <= per_host[3], "deploy CPU per host: %.1f s (9) vs %.1f s (3)"
+              % (per_host[9], per_host[3]))
+    else:
+        judge("floorn_cpu", None, "needs the CPU of floorn_deploy_3 and floorn_deploy_9")
+    for name, metric, limit in (("groups_deploy", "deploy", 1.0), ("groups_rerun", "rerun", 0.3)):
+        per_group = scale.marginal(summary, metric)
+        if per_group is None:
+            judge(name, None, "needs groups1_%s and groups16_%s" % (metric, metric))
+        else:
+            judge(name, per_group < limit, "(16 groups - 1 group) / 15 = %.2f s per group" % per_group)
+    if "groups16_verify_module" in med:
+        judge("groups_gate", med["groups16_verify_module"] < 0.1, "median %.3f s" % med["groups16_verify_module"])
+    else:
+        judge("groups_gate", None, "not measured")
 
 
 def fmt(value, unit):
@@ -820,6 +867,12 @@ def part_of(key):
     """The --only part that measures a figure."""
     if key in unplanned.UNITS:
         return "faults"
+    if key.startswith("groups"):
+        return "groups"
+    if key.startswith("floorn"):
+        return "floorn"
+    if key.startswith("ctl_"):
+        return "controller"
     if key.startswith("floor"):
         return "floor"
     if key.endswith(("_5", "_9")):
@@ -931,7 +984,11 @@ def parse_args(argv):
     parser.add_argument("--quick", action="store_true", help="one run of the 3-host figures only (smoke test)")
     parser.add_argument("--only", default="floor,three,sizes,upgrade,faults",
                         help="comma list of parts: floor, three (deploy/re-run/verify/switchover on 3 hosts), "
-                             "sizes (5 and 9 hosts), upgrade, faults (killed and partitioned primary)")
+                             "sizes (5 and 9 hosts), upgrade, faults (killed and partitioned primary); not by "
+                             "default: floorn (parallel floor vs deploy, --floor-sizes), groups (3 hosts with 1, "
+                             "4 and 16 primary groups), controller (re-run A/B of strategies)")
+    parser.add_argument("--partial", help="append every sample to this JSON-lines file as it is measured")
+    parser.add_argument("--floor-sizes", default="3,9", help="host counts of the floorn part (default 3,9)")
     parser.add_argument("--timeout", type=int, default=900, help="bound of one step, seconds (default 900)")
     parser.add_argument("--no-warmup", dest="warmup", action="store_false",
                         help="skip the untimed hand install that warms the way to the Debian mirror")
@@ -944,8 +1001,11 @@ def parse_args(argv):
                         help="extra vars for playbooks/rolling_upgrade.yml, as JSON (redis_package_version "
                              "defaults to %s)" % PINNED_NEW)
     args = parser.parse_args(argv)
+    if args.partial:
+        args.partial = str(Path(args.partial).resolve())
+        Path(args.partial).parent.mkdir(parents=True, exist_ok=True)
     args.parts = {p.strip() for p in args.only.split(",") if p.strip()}
-    unknown = args.parts - {"floor", "three", "sizes", "upgrade", "faults"}
+    unknown = args.parts - {"floor", "three", "sizes", "upgrade", "faults", "floorn", "groups", "controller"}
     if unknown:
         parser.error("unknown --only part(s): %s" % ", ".join(sorted(unknown)))
     if args.quick:
@@ -1007,6 +1067,15 @@ def main(argv=None):
                 upgrade_run(run, res, args)
             if "faults" in args.parts:
                 faults_lab_run(run, res, args)
+            if "floorn" in args.parts:
+                for size in [int(n) for n in args.floor_sizes.split(",")]:
+                    scale.floor_vs_deploy_run(sys.modules[__name__], size, run, res, args)
+            if "groups" in args.parts:
+                # Interleaved: 1, 4, 16 groups on odd runs, 16, 4, 1 on even ones.
+                for count in ((1, 4, 16) if run % 2 else (16, 4, 1)):
+                    scale.groups_run(sys.modules[__name__], count, run, res, args)
+            if "controller" in args.parts:
+                scale.controller_run(sys.modules[__name__], run, res, args)
     except BenchError as exc:
         res.error("setup", exc)
     finally:

@@ -109,11 +109,21 @@ def choose_target(replicas, target=None, avoid=None):
     return candidates[0].address
 
 
-def plan_commands(primary, target, others, primary_name, leader, zero_loss, pause_timeout_ms, method="target"):
+def reconfigure_at_once(parallel_syncs, replicas):
+    """Must the leader's ``parallel-syncs`` be raised so that it reconfigures the ``replicas`` (a count: every
+    replica it lists, the one it promotes included) all at once?"""
+    return parallel_syncs is not None and 0 < parallel_syncs < replicas - 1
+
+
+def plan_commands(primary, target, others, primary_name, leader, zero_loss, pause_timeout_ms, method="target",
+                  raise_parallel_syncs=False):
     """The commands a switchover sends, for the report and for check mode. Pure.
 
     With method ``any_synced_replica``, ``target`` is the predicted new primary (Sentinel makes the choice)."""
     commands = ["%s: CONFIG SET replica-priority 0 (restored afterwards)" % o for o in others]
+    if raise_parallel_syncs:
+        commands.append("%s: SENTINEL SET %s parallel-syncs <number of replicas> (restored afterwards)"
+                        % (leader, primary_name))
     if zero_loss:
         commands.append("%s: CLIENT PAUSE %d WRITE" % (primary, pause_timeout_ms))
     commands.append("%s: SENTINEL FAILOVER %s" % (leader, primary_name))
@@ -121,6 +131,7 @@ def plan_commands(primary, target, others, primary_name, leader, zero_loss, paus
     new = "%s %d" % (endpoint.host, endpoint.port)
     if method != "target":
         new = "<promoted replica, predicted %s>" % new
+    commands.append("<every other replica>: REPLICAOF %s" % new)
     commands.append("%s: REPLICAOF %s" % (primary, new))
     commands.append("%s: CONFIG REWRITE" % primary)
     if zero_loss:

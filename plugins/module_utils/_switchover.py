@@ -53,6 +53,7 @@ from ansible_collections.ha.redis.plugins.module_utils._failover import (
     needs_switchover,
     plan_commands,
     promotion_candidates,
+    reconfigure_at_once,
     replica_summary,
     version_tuple,
 )
@@ -191,7 +192,10 @@ class Switchover:
         if not needed:
             result["msg"] = "Nothing to do: %s." % reason
             return result
-        leader = [s for s in self.sentinels if views.get(s) == primary][0]
+        # The LAST Sentinel that agrees leads: Sentinel-aware clients ask the Sentinels in their configured order
+        # (redis-py's Sentinel client: the first that answers), and the others name the new primary in SENTINEL
+        # MASTERS as soon as the leader announces the promotion, the leader itself only once every replica follows.
+        leader = [s for s in self.sentinels if views.get(s) == primary][-1]
         replicas = [r for r in self.replicas(leader) if r.address != primary]
         # Raises when no replica can be promoted; without a target it is the likely choice of Sentinel.
         target = choose_target(replicas, self.target, self.avoid)
@@ -200,10 +204,25 @@ class Switchover:
         else:
             method, candidates = "any_synced_replica", [r.address for r in promotion_candidates(replicas)]
         result.update(changed=True, new_primary=target, leader=leader, method=method, candidates=candidates,
-                      others=self._others(replicas, target) if method == "target" else [])
+                      others=self._others(replicas, target) if method == "target" else [],
+                      replicas=[r.address for r in replicas],
+                      parallel_syncs=self._parallel_syncs(leader))
         result["planned"] = plan_commands(primary, target, result["others"], self.primary_name, leader,
-                                          self.zero_loss, self.pause_timeout_ms, method)
+                                          self.zero_loss, self.pause_timeout_ms, method,
+                                          raise_parallel_syncs=reconfigure_at_once(result["parallel_syncs"],
+                                                                                   len(replicas)))
         return result
+
+    def _parallel_syncs(self, leader):
+        """The leader's ``parallel-syncs`` for the group (None when it does not say)."""
+        reply = self.sentinel(leader).execute_command("SENTINEL", "MASTER", self.primary_name)
+        fields = dict(zip(reply[0::2], reply[1::2])) if isinstance(reply, list) else dict(reply or {})
+        fields = {(k.decode() if isinstance(k, bytes) else k): v for k, v in fields.items()}
+        value = fields.get("parallel-syncs")
+        try:
+            return int(value.decode() if isinstance(value, bytes) else value)
+        except (TypeError, ValueError):
+            return None
 
     @staticmethod
     def _others(replicas, target):
@@ -223,6 +242,7 @@ class Switchover:
         result = dict(plan)
         restore = {}
         failover_sent = False
+        parallel_syncs = None
         try:
             self._require_pause_support(primary)
             method, candidates, others = self._settle_method(plan, primary, target)
@@ -232,6 +252,7 @@ class Switchover:
             if self.align_with_sentinel_info:
                 # With any_synced_replica, ``target`` is the replica Sentinel will most likely choose.
                 result["info_cycle_wait"] = self._await_info_cycle(leader, target, deadline)
+            parallel_syncs = self._raise_parallel_syncs(leader, plan)
             with self.write_pause(primary) as pause:
                 if self.zero_loss:
                     self._wait_caught_up(deadline, pause, candidates, method, target)
@@ -240,6 +261,7 @@ class Switchover:
                 failover_sent = True
                 target = self._wait_promoted(deadline, pause, candidates, method, target)
                 result.update(write_pause_ms=pause.elapsed_ms(), new_primary=target)
+                self._repoint_replicas(plan, primary, target)
                 self._follow(pause, target)
                 # Clients asking Sentinel still get the old address until then: keep them waiting, not failing.
                 self.wait(deadline, partial(self._leader_names, leader, target),
@@ -248,6 +270,8 @@ class Switchover:
                       "and the old primary to replicate from it" % target)
         finally:
             self._restore(restore, rewrite=failover_sent)
+            if parallel_syncs is not None:
+                self._restore_parallel_syncs(leader, parallel_syncs)
             result["elapsed"] = deadline.elapsed()
             result["commands"] = list(self.commands)
             result["warnings"] = list(self.warnings)
@@ -369,6 +393,48 @@ class Switchover:
         except Exception as exc:  # noqa: BLE001 - Sentinel rewrites it too; report and carry on
             self.warnings.append("CONFIG REWRITE on the old primary %s failed: %s"
                                  % (pause.primary, describe_error(exc)))
+
+    def _raise_parallel_syncs(self, leader, plan):
+        """``parallel-syncs`` on the leader up to the number of replicas for the duration, so that it reconfigures
+        them all at once instead of one (INFO period, a second) after the other; the old value, or None when
+        nothing was changed. Sentinel ends the failover, and names the new primary in SENTINEL MASTERS (which
+        redis-py's Sentinel client reads), only when every replica follows the new primary."""
+        wanted = len(plan.get("replicas") or [])
+        before = plan.get("parallel_syncs")
+        if not reconfigure_at_once(before, wanted):
+            return None
+        self.send(leader, self.sentinel(leader), "SENTINEL", "SET", self.primary_name, "parallel-syncs", wanted)
+        return before
+
+    def _restore_parallel_syncs(self, leader, value):
+        error = None
+        for _attempt in range(3):
+            try:
+                self.send(leader, self.sentinel(leader), "SENTINEL", "SET", self.primary_name, "parallel-syncs",
+                          value)
+                return
+            except Exception as exc:  # noqa: BLE001 - retried, then reported
+                error = exc
+                time.sleep(0.1)
+        self.warnings.append("Could not restore parallel-syncs %s on Sentinel %s: %s"
+                             % (value, leader, describe_error(error)))
+
+    def _repoint_replicas(self, plan, primary, target):
+        """REPLICAOF the new primary on every other replica right after the promotion, in parallel: by the time the
+        leader has sent its own (the same) command, they replicate from the new primary with their link up, and its
+        next INFO of each marks it reconfigured. Best effort: Sentinel reconfigures whichever one this missed."""
+        others = [r for r in plan.get("replicas") or [] if r not in (primary, target)]
+        if not others:
+            return
+        endpoint = parse_endpoint(target, DEFAULT_REDIS_PORT)
+
+        def repoint(node):
+            return self.send(node, self.data(node), "REPLICAOF", endpoint.host, endpoint.port)
+
+        for node, (_value, error) in zip(others, run_parallel(repoint, others)):
+            if error is not None:
+                self.warnings.append("REPLICAOF %s on the replica %s failed (Sentinel reconfigures it): %s"
+                                     % (target, node, describe_error(error)))
 
     def _leader_names(self, leader, target):
         named = self.named_by(leader)

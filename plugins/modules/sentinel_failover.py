@@ -28,6 +28,10 @@ description:
   - With O(zero_loss=true), writes on the primary are paused (C(CLIENT PAUSE WRITE), Redis 6.2 or newer) until
     the new primary has every acknowledged write and has been promoted; the old primary is then made a replica
     of the new one (C(REPLICAOF)) before it is unpaused, so it never accepts a write the new primary lacks.
+  - Right after the promotion, the module points every other replica at the new primary (C(REPLICAOF), the command
+    Sentinel sends them too), and when there are more of them than the leader's C(parallel-syncs), raises that
+    setting on the leader to the number of replicas for the duration (C(SENTINEL SET), restored afterwards, also on
+    failure), so that the leader marks them all reconfigured at its next C(INFO) of each, instead of one per second.
   - The module then waits until every listed Sentinel names the new primary and the old primary replicates
     from it with its link up.
   - On any error or timeout, the old primary is unpaused, the priorities are restored and the module fails with
@@ -43,7 +47,7 @@ options:
   sentinels:
     description:
       - The Sentinels of the group, as C(host:port) strings or dicts with C(host) and C(port) (default port 26379).
-      - The first one that names the agreed primary runs the failover.
+      - The last one that names the agreed primary runs the failover (see the notes on clients).
     type: list
     elements: raw
     required: true
@@ -97,6 +101,12 @@ attributes:
     support: none
     description: The switchover is reported in RV(old_primary), RV(new_primary) and RV(commands) instead.
 notes:
+  - Clients that read C(SENTINEL MASTERS) (redis-py's C(Sentinel) client) get the new primary from the Sentinel
+    that leads the failover only once the whole failover has ended; the other Sentinels name it as soon as the
+    leader announces the promotion. The module makes the last Sentinel of O(sentinels) the leader, so clients that
+    list the Sentinels in the same order (redis-py asks them in turn, the first that answers wins) learn the new
+    primary as early as C(GET-MASTER-ADDR-BY-NAME) clients do (about 0.6 s of writes refused in the benchmark,
+    against 1.6 s with 2 replicas and 3.7 s with 4 when the first Sentinel led).
   - With O(target), Sentinels see a new C(replica-priority) on their next C(INFO) of the replica (every 10
     seconds), so a switchover takes a few seconds even though the write pause itself is short. Without O(target)
     there is no such wait.

@@ -10,7 +10,9 @@ import signal
 import threading
 import time
 
+import pytest
 import redis
+from cluster import Cluster, sentinel_state, wait_until
 from redis.sentinel import Sentinel
 
 RETURN_KEYS = {"changed", "old_primary", "new_primary", "elapsed", "write_pause_ms", "commands", "views", "msg",
@@ -38,6 +40,49 @@ class Writer(threading.Thread):
                 self.acked.append(n)
             except redis.RedisError:
                 self.errors += 1
+                time.sleep(0.01)
+
+    def stop(self):
+        self.stop_event.set()
+        self.join(10)
+
+
+class AddrWriter(threading.Thread):
+    """The other kind of Sentinel-aware client: asks SENTINEL GET-MASTER-ADDR-BY-NAME of the Sentinels in order after
+    every failed write, and writes there."""
+
+    def __init__(self, cluster, key="seq-addr"):
+        super().__init__(daemon=True)
+        self.key = key
+        self.sentinel_clients = [s.client(socket_timeout=1) for s in cluster.sentinels]
+        self.name = cluster.name
+        self.client = None
+        self.acked = []
+        self.errors = 0
+        self.stop_event = threading.Event()
+
+    def run(self):
+        n = 0
+        while not self.stop_event.is_set():
+            n += 1
+            try:
+                if self.client is None:
+                    for sentinel in self.sentinel_clients:
+                        try:
+                            host, port = sentinel.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.name)
+                            break
+                        except (redis.RedisError, TypeError, ValueError):
+                            continue
+                    else:
+                        raise redis.ConnectionError("no Sentinel named a primary")
+                    self.client = redis.Redis(host=host, port=int(port), socket_timeout=2, decode_responses=True)
+                self.client.rpush(self.key, n)
+                self.acked.append(n)
+            except redis.RedisError:
+                self.errors += 1
+                if self.client is not None:
+                    self.client.close()
+                self.client = None
                 time.sleep(0.01)
 
     def stop(self):
@@ -187,3 +232,59 @@ def test_stalled_target_times_out_and_leaves_old_primary_writable(cluster, run_m
     assert client.set("after-timeout", "1") is True
     assert time.monotonic() - started < 0.3
     assert _priority(other) == "100"
+
+
+@pytest.mark.parametrize("replicas", [2, 4])
+def test_switchover_with_many_replicas_both_client_kinds_lose_nothing(tmp_path, run_module, replicas):
+    """The leader is the last Sentinel, runs with parallel-syncs raised to the number of replicas (restored after),
+    and every other replica is pointed at the new primary by the module right after the promotion. Both kinds of
+    Sentinel-aware client keep writing through it; none of their acknowledged writes is lost."""
+    cluster = Cluster(tmp_path / "cluster", replicas=replicas).start()
+    try:
+        old, sentinels = cluster.primary, cluster.sentinel_addresses()
+        writers = [Writer(cluster), AddrWriter(cluster)]
+        for writer in writers:
+            writer.start()
+        time.sleep(0.5)
+        try:
+            result = run_module("sentinel_failover", dict(sentinels=sentinels, primary_name=cluster.name,
+                                                          avoid=old.address))
+            acked_before_end = [len(w.acked) for w in writers]
+            time.sleep(0.7)
+        finally:
+            for writer in writers:
+                writer.stop()
+        assert result.get("failed") is not True, result
+        assert result["changed"] is True, result
+        commands = result["commands"]
+        assert "%s: SENTINEL FAILOVER %s" % (sentinels[-1], cluster.name) in commands, commands
+        raised = [c for c in commands if "parallel-syncs" in c]
+        if replicas > 2:
+            assert raised == ["%s: SENTINEL SET %s parallel-syncs %d" % (sentinels[-1], cluster.name, replicas),
+                              "%s: SENTINEL SET %s parallel-syncs 1" % (sentinels[-1], cluster.name)], raised
+        else:
+            assert raised == [], raised
+        new = cluster.node_at(*result["new_primary"].split(":"))
+        others = [r for r in cluster.replicas if r is not new]
+        for other in others:
+            assert "%s: REPLICAOF %s %d" % (other.address, new.host, new.port) in commands, commands
+        assert all(sentinel_state(s.client(), cluster.name)["parallel-syncs"] == "1" for s in cluster.sentinels)
+        assert set(_sentinel_views(cluster).values()) == {new.address}
+
+        def followers_up():
+            for node in [old] + others:
+                info = node.client().info("replication")
+                if (info["role"], info.get("master_port"), info.get("master_link_status")) != (
+                        "slave", new.port, "up"):
+                    return False
+            return True
+        wait_until(followers_up, timeout=10, what="every other data node to replicate from %s" % new.address)
+
+        stored = {key: set(int(x) for x in new.client().lrange(key, 0, -1)) for key in ("seq", "seq-addr")}
+        for writer, before_end in zip(writers, acked_before_end):
+            lost = [n for n in writer.acked if n not in stored[writer.key]]
+            assert len(writer.acked) > 50, "%s made too little progress to prove anything" % type(writer).__name__
+            assert lost == [], "%s: %d acknowledged writes lost: %s" % (type(writer).__name__, len(lost), lost[:20])
+            assert len(writer.acked) > before_end, "%s never wrote after the switchover" % type(writer).__name__
+    finally:
+        cluster.stop()

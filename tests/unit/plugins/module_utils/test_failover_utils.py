@@ -95,3 +95,24 @@ def test_replica_summary_reads_the_info_age():
     entry = ["ip", "10.0.0.2", "port", "6379", "flags", "slave", "info-refresh", "1234"]
     assert fo.replica_summary(entry).info_age_ms == 1234
     assert fo.replica_summary(entry[:6]).info_age_ms == -1
+
+
+@pytest.mark.parametrize("parallel_syncs, replicas, expected", [
+    (1, 2, False),      # one replica to reconfigure besides the promoted one: nothing to raise
+    (1, 3, True),       # two: the leader would reconfigure them one INFO period after the other
+    (1, 4, True),
+    (3, 4, False),      # high enough already
+    (None, 4, False),   # unknown: leave it alone
+    (0, 4, False),
+])
+def test_reconfigure_at_once(parallel_syncs, replicas, expected):
+    assert fo.reconfigure_at_once(parallel_syncs, replicas) is expected
+
+
+def test_plan_commands_repoint_the_other_replicas_and_raise_parallel_syncs_when_asked():
+    commands = fo.plan_commands(P, R1, [], "main", "s3:26379", True, 5000, raise_parallel_syncs=True)
+    raised = "s3:26379: SENTINEL SET main parallel-syncs <number of replicas> (restored afterwards)"
+    assert commands.index(raised) < commands.index("s3:26379: SENTINEL FAILOVER main")
+    assert commands.index("<every other replica>: REPLICAOF 10.0.0.2 6379") < commands.index(
+        "%s: REPLICAOF 10.0.0.2 6379" % P)
+    assert not any("parallel-syncs" in c for c in fo.plan_commands(P, R1, [], "main", "s3", True, 5000))
