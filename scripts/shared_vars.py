@@ -38,6 +38,8 @@ def role_entries(entry):
     for item in entry["roles"]:
         role, _sep, point = item.partition("/")
         yield role, point or "main"
+
+
 SPEC_INDENT = " " * 6
 WIDTH = 116
 

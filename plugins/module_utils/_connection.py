@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 # Redis-free definitions, shared with the controller-side plugins (re-exported here for the modules).
-from ansible_collections.ha.redis.plugins.module_utils._common import (  # noqa: F401 (re-exported)
+from ansible_collections.ha.redis.plugins.module_utils._common import (  # noqa: F401 pylint: disable=unused-import
     DEFAULT_REDIS_PORT,
     DEFAULT_SENTINEL_PORT,
     Endpoint,
