@@ -39,7 +39,8 @@ DOWN_AFTER_MS = 1000
 FAILOVER_TIMEOUT_MS = 5000
 
 REPO = Path(__file__).resolve().parents[2]
-VENV_BIN = REPO / ".venv" / "bin"
+# The virtualenv whose ansible-core runs the tests (scripts/ansible-core-lowest.sh points it at another one).
+VENV_BIN = Path(os.environ.get("HA_REDIS_VENV_BIN") or REPO / ".venv" / "bin")
 ANSIBLE = VENV_BIN / "ansible"
 PYTHON = VENV_BIN / "python" if (VENV_BIN / "python").exists() else Path(sys.executable)
 COLLECTIONS = REPO / ".collections"

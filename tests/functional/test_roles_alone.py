@@ -13,13 +13,13 @@ import subprocess
 
 import pytest
 import yaml
-from cluster import REPO
+from cluster import PYTHON, REPO, VENV_BIN
 
 CHECK_TASK = "Preflight | Check the Sentinels, the groups and the ports of every host"
 
 
 def run_play(tmp_path, plays, sentinels=3, tags=None, **overrides):
-    local = {"ansible_connection": "local", "ansible_python_interpreter": str(REPO / ".venv/bin/python")}
+    local = {"ansible_connection": "local", "ansible_python_interpreter": str(PYTHON)}
     hosts = {f"h{i}": dict(local) for i in range(1, 4)}
     sentinel_hosts = {f"h{i}": dict(local) for i in range(1, sentinels + 1)}
     variables = dict(redis_password="pw-data", redis_sentinel_password="pw-sentinel",
@@ -30,7 +30,7 @@ def run_play(tmp_path, plays, sentinels=3, tags=None, **overrides):
                                                          "redis_sentinel": {"hosts": sentinel_hosts}}}}
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
     (tmp_path / "play.yml").write_text(yaml.safe_dump(plays, sort_keys=False))
-    argv = [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"),
+    argv = [str(VENV_BIN / "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"),
             str(tmp_path / "play.yml")] + (["--tags", tags] if tags else [])
     proc = subprocess.run(argv, check=False, capture_output=True, text=True, cwd=str(REPO), timeout=180,
                           env={"ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "PATH": "/usr/bin:/bin",
