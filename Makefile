@@ -82,6 +82,10 @@ build: venv
 	@mkdir -p build
 	$(BIN)/ansible-galaxy collection build --force --output-path build .
 
+# Cut the release galaxy.yml names from the changelog fragments (on main, after the merges; commit the result).
+release: venv
+	scripts/release.sh
+
 # The benchmark (not part of `make test`): fresh containers of its own, results in bench/results.{json,md}.
 bench: host-deps venv
 	$(BIN)/pip install -q --disable-pip-version-check -r bench/requirements.txt
