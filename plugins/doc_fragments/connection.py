@@ -125,3 +125,17 @@ options:
     required: true
     aliases: [master_name]
 """
+
+    # The nodes of a Redis Cluster (the cluster modules; module_utils/_cluster_ops.py cluster_argument_spec).
+    CLUSTER_NODES = r"""
+options:
+  nodes:
+    description:
+      - Every node of the cluster, each as V(host:port) (its inventory host is then its address) or a dictionary
+        with C(host), C(port) (default 6379) and C(inventory_host), the inventory host the node runs on; replicas
+        are kept off their primary's inventory host (anti-affinity).
+      - The order is kept by the placement and breaks ties in plans, so the same list always gives the same result.
+    type: list
+    elements: raw
+    required: true
+"""

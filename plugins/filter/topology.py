@@ -14,7 +14,7 @@ from dataclasses import asdict
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.ha.redis.plugins.module_utils import _topology_decisions as decide
-from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError
+from ansible_collections.ha.redis.plugins.module_utils._common import HaRedisError
 from ansible_collections.ha.redis.plugins.module_utils._topology import (
     DEFAULT_MIN_REPLICAS_MAX_LAG,
     HOST_KEYS,
@@ -56,7 +56,8 @@ def _domain_errors(func):
 
 @_domain_errors
 def topology(groups, hostvars, primary_groups=None, quorum="", allow_even=False, exclude_hosts=None,
-             exclude_groups=None, min_replicas_to_write=0, min_replicas_max_lag=DEFAULT_MIN_REPLICAS_MAX_LAG):
+             exclude_groups=None, min_replicas_to_write=0, min_replicas_max_lag=DEFAULT_MIN_REPLICAS_MAX_LAG,
+             clusters=None):
     """The deployment model of the inventory (what remains without ``exclude_hosts`` and ``exclude_groups``)."""
     named = list(groups.get("redis") or []) + list(groups.get("redis_sentinel") or [])
     for group in primary_groups or []:
@@ -64,7 +65,7 @@ def topology(groups, hostvars, primary_groups=None, quorum="", allow_even=False,
             named += parse_names(group["hosts"])
     topo = build_topology(groups, _host_vars(hostvars, dict.fromkeys(named)), primary_groups, quorum=quorum,
                           allow_even=allow_even, min_replicas_to_write=min_replicas_to_write,
-                          min_replicas_max_lag=min_replicas_max_lag)
+                          min_replicas_max_lag=min_replicas_max_lag, clusters=clusters)
     return topo.without(parse_names(exclude_hosts), parse_names(exclude_groups)).to_dict()
 
 

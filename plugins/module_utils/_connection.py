@@ -15,6 +15,17 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+# Redis-free definitions, shared with the controller-side plugins (re-exported here for the modules).
+from ansible_collections.ha.redis.plugins.module_utils._common import (  # noqa: F401 (re-exported)
+    DEFAULT_REDIS_PORT,
+    DEFAULT_SENTINEL_PORT,
+    Endpoint,
+    HaRedisError,
+    describe_error,
+    pairs_to_dict,
+    reply_text,
+)
+
 REDIS_IMP_ERR = None
 try:
     import redis
@@ -26,10 +37,6 @@ except ImportError:  # pragma: no cover - exercised only where redis-py is missi
     redis = None
     HAS_REDIS = False
     REDIS_IMP_ERR = traceback.format_exc()
-
-DEFAULT_REDIS_PORT = 6379
-DEFAULT_SENTINEL_PORT = 26379
-
 
 # The options that carry the credentials of each kind of node, and what the node is called in messages.
 CREDENTIAL_OPTIONS = {
@@ -73,21 +80,6 @@ def connection_argument_spec(data=True, sentinel=True):
     return spec
 
 
-def reply_text(value):
-    """A reply element as text (raw replies may be bytes when a client does not decode)."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value
-
-
-def pairs_to_dict(reply):
-    """``[k1, v1, k2, v2, ...]`` (a raw SENTINEL or ACL reply entry) or a dict -> ``{k: v}`` of strings."""
-    if isinstance(reply, dict):
-        return {str(reply_text(k)): reply_text(v) for k, v in reply.items()}
-    reply = list(reply or [])
-    return {str(reply_text(k)): reply_text(v) for k, v in zip(reply[0::2], reply[1::2])}
-
-
 def primary_name_option():
     """The ``primary_name`` option of a one-group module (doc fragment ``ha.redis.connection.primary_name``)."""
     return dict(primary_name=dict(type="str", required=True, aliases=["master_name"]))
@@ -105,25 +97,6 @@ def node_argument_spec(kind):
         login_port=dict(type="int", default=DEFAULT_SENTINEL_PORT if kind == "sentinel" else DEFAULT_REDIS_PORT),
     )
     return spec
-
-
-class HaRedisError(Exception):
-    """A domain error: ``str()`` is one sentence for the operator; ``details`` carries the structured rest."""
-
-    def __init__(self, message, **details):
-        super().__init__(message)
-        self.details = details
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    host: str
-    port: int
-
-    def __str__(self):
-        if ":" in self.host:
-            return "[%s]:%d" % (self.host, self.port)
-        return "%s:%d" % (self.host, self.port)
 
 
 @dataclass(frozen=True)
@@ -291,25 +264,6 @@ def connect(endpoint, settings):
         redis_connect_func=_authenticating(endpoint, settings),
         **client_kwargs(settings)
     )
-
-
-def describe_error(exc):
-    """One short, secret-free phrase for a redis-py or socket error."""
-    text = str(exc).strip() or exc.__class__.__name__
-    if getattr(exc, "ha_redis_auth", False):
-        return text
-    if HAS_REDIS:
-        if isinstance(exc, redis.exceptions.AuthenticationError) or "WRONGPASS" in text or "invalid password" in text:
-            return "authentication failed (%s)" % text.split("\n")[0]
-        if "NOAUTH" in text or "Authentication required" in text:
-            return "authentication required but no password was given"
-        if isinstance(exc, redis.exceptions.TimeoutError):
-            return "timed out (%s)" % text
-        if isinstance(exc, redis.exceptions.ConnectionError):
-            return "cannot connect (%s)" % text
-        if isinstance(exc, redis.exceptions.ResponseError):
-            return "error reply (%s)" % text
-    return text
 
 
 def run_parallel(func, items, max_workers=32):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ansible_collections.ha.redis.plugins.module_utils._connection import describe_error, pairs_to_dict, reply_text
+from ansible_collections.ha.redis.plugins.module_utils._common import describe_error, pairs_to_dict, reply_text
 
 SENTINEL_ERROR_NO_SUCH_MASTER = "No such master with that name"
 # Sentinel flags that mean "this instance is not usable right now".

@@ -18,8 +18,15 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
-from ansible_collections.ha.redis.plugins.module_utils._connection import DEFAULT_SENTINEL_PORT, HaRedisError
+from ansible_collections.ha.redis.plugins.module_utils._common import DEFAULT_SENTINEL_PORT, HaRedisError
 from ansible_collections.ha.redis.plugins.module_utils._sentinel_model import address, majority
+from ansible_collections.ha.redis.plugins.module_utils._topology_clusters import (
+    BUS_PORT_OFFSET,
+    Cluster,
+    cluster_dict,
+    cluster_from_dict,
+    parse_cluster,
+)
 
 DATA_GROUP = "redis"
 SENTINEL_GROUP = "redis_sentinel"
@@ -127,6 +134,7 @@ class Topology:
     min_replicas_to_write: Any = 0  # the global settings (``auto`` allowed for the first)
     min_replicas_max_lag: Any = DEFAULT_MIN_REPLICAS_MAX_LAG
     problems: tuple = ()  # what the preflight role rejects, one sentence each (of the inventory as given)
+    clusters: tuple = ()  # the Redis Clusters (``redis_clusters``), see _topology_clusters.py
 
     @property
     def group_names(self) -> list[str]:
@@ -143,10 +151,38 @@ class Topology:
         """The groups ``host`` serves as a data node, in inventory order."""
         return [g for g in self.groups if host in g.hosts]
 
+    def host_clusters(self, host: str) -> list[Cluster]:
+        """The Redis Clusters ``host`` runs nodes of."""
+        return [c for c in self.clusters if host in c.hosts]
+
     def host_ports(self, host: str) -> list[int]:
-        """The ports ``host`` listens on: its groups', then its Sentinel's."""
+        """The ports ``host`` listens on: its groups', its cluster nodes' and their buses', then its Sentinel's."""
         ports = [g.port for g in self.host_groups(host)]
+        for cluster in self.host_clusters(host):
+            ports += cluster.ports + [p + BUS_PORT_OFFSET for p in cluster.ports]
         return ports + ([self.sentinel_ports[host]] if host in self.sentinel_hosts else [])
+
+    def cluster_min_replicas_to_write(self, cluster: Cluster) -> int:
+        """A cluster primary's ``min-replicas-to-write``: ``auto`` is 1 when each primary has 2 replicas or more,
+        else 0 (with one replica, every lost replica, and the first failover, would stop the shard's writes)."""
+        value = self.min_replicas_to_write
+        if value == "auto":
+            return 1 if cluster.replicas >= 2 else 0
+        return min(to_int(value, 0), cluster.replicas)
+
+    def host_instances(self, host: str) -> list[dict]:
+        """Every data instance of ``host`` (what roles/server writes and starts): its groups, then its cluster
+        nodes (``cluster``: the cluster's name, ``''`` for a group)."""
+        instances = [dict(self.group_dict(g), cluster="") for g in self.host_groups(host)]
+        for cluster in self.host_clusters(host):
+            max_lag, _problem = min_replicas_max_lag(Group(name=cluster.name, port=0, initial_primary=""),
+                                                     self.min_replicas_max_lag)
+            for port in cluster.ports:
+                instances.append(dict(name=cluster.instance_name(port), port=port, cluster=cluster.name,
+                                      config=dict(cluster.config), static_config=dict(cluster.static_config),
+                                      min_replicas_to_write=self.cluster_min_replicas_to_write(cluster),
+                                      min_replicas_max_lag=max_lag))
+        return instances
 
     def address_of(self, host: str) -> str:
         if host not in self.addresses:
@@ -183,6 +219,8 @@ class Topology:
             self,
             groups=tuple(replace(g, hosts=tuple(h for h in g.hosts if h not in gone))
                          for g in self.groups if g.name not in dropped),
+            clusters=tuple(replace(c, hosts=tuple(h for h in c.hosts if h not in gone))
+                           for c in self.clusters if c.name not in dropped),
             data_hosts=tuple(h for h in self.data_hosts if h not in gone),
             sentinel_hosts=tuple(h for h in self.sentinel_hosts if h not in gone),
         )
@@ -210,6 +248,9 @@ class Topology:
             sentinel_ports=dict(self.sentinel_ports),
             sentinel_endpoints=self.sentinel_endpoints,
             host_groups={h: [g.name for g in self.host_groups(h)] for h in hosts},
+            clusters=[cluster_dict(c, self.address_of) for c in self.clusters],
+            cluster_names=[c.name for c in self.clusters],
+            host_instances={h: self.host_instances(h) for h in hosts},
             host_ports={h: self.host_ports(h) for h in hosts},
             expected_replicas=self.expected_replicas,
             quorum_setting=self.quorum_setting,
@@ -235,7 +276,8 @@ class Topology:
                        sentinel_ports={h: int(p) for h, p in data["sentinel_ports"].items()},
                        quorum_setting=str(data["quorum_setting"]), allow_even=bool(data["allow_even"]),
                        min_replicas_to_write=data["min_replicas_to_write_default"],
-                       min_replicas_max_lag=data["min_replicas_max_lag_default"], problems=tuple(data["problems"]))
+                       min_replicas_max_lag=data["min_replicas_max_lag_default"], problems=tuple(data["problems"]),
+                       clusters=tuple(cluster_from_dict(c) for c in data.get("clusters") or []))
         except (KeyError, TypeError, ValueError) as exc:
             raise TopologyError("The topology model is not valid: expected the output of ha.redis.topology, "
                                 "missing or wrong %s." % exc) from None
@@ -272,15 +314,21 @@ def _inventory_problems(topo: Topology) -> list[str]:
     """The Sentinel count, the quorum and the group names, as the preflight role checks them."""
     problems = []
     count = len(topo.sentinel_hosts)
-    if count < 3 or (count % 2 == 0 and not topo.allow_even):
+    # Only Redis Clusters: no Sentinel is needed (a cluster fails over by itself).
+    count_checked = bool(topo.groups) or not topo.clusters
+    if count_checked and (count < 3 or (count % 2 == 0 and not topo.allow_even)):
         problems.append("Group %s has %d host(s): at least 3 and an odd number are needed (set "
                         "redis_sentinel_allow_even: true to accept an even count)." % (SENTINEL_GROUP, count))
-    if (topo.quorum_setting and not topo.quorum_setting.isdigit()) or not 1 <= topo.quorum <= count:
+    if count_checked and ((topo.quorum_setting and not topo.quorum_setting.isdigit())
+                          or not 1 <= topo.quorum <= count):
         problems.append("redis_sentinel_quorum=%s must be a number between 1 and the %d Sentinels of group %s."
                         % (topo.quorum_setting, count, SENTINEL_GROUP))
-    names = topo.group_names
-    if not names or len(set(names)) != len(names) or not all(GROUP_NAME.match(n) for n in names):
-        problems.append("redis_primary_groups: names must be unique and match [A-Za-z0-9._-]+; got %s." % names)
+    names = topo.group_names + [c.name for c in topo.clusters]
+    instances = names + [c.instance_name(p) for c in topo.clusters for p in c.ports]
+    if (not names or len(set(names)) != len(names) or len(set(instances)) != len(instances)
+            or not all(GROUP_NAME.match(n) for n in names)):
+        problems.append("redis_primary_groups and redis_clusters: names must be unique (a cluster's nodes are named "
+                        "<cluster>-<port>) and match [A-Za-z0-9._-]+; got %s." % names)
     return problems
 
 
@@ -307,21 +355,23 @@ def _host_problems(topo: Topology) -> list[str]:
         ports = topo.host_ports(host)
         sentinel_port = topo.sentinel_ports.get(host, DEFAULT_SENTINEL_PORT)
         if len(set(ports)) != len(ports) or not 1 <= sentinel_port <= 65535:
-            problems.append("Host %s: ports %s (redis_primary_groups[].port and redis_sentinel_port) must be unique "
-                            "on the host and between 1 and 65535." % (host, ports))
+            problems.append("Host %s: ports %s (redis_primary_groups[].port, redis_clusters[] ports with their bus "
+                            "ports + %d, redis_sentinel_port) must be unique on the host and between 1 and 65535."
+                            % (host, ports, BUS_PORT_OFFSET))
     return problems
 
 
 def build_topology(groups: Mapping[str, Any], hostvars: Mapping[str, Mapping[str, Any]], primary_groups: Any,
                    quorum: Any = "", allow_even: bool = False, min_replicas_to_write: Any = 0,
-                   min_replicas_max_lag: Any = DEFAULT_MIN_REPLICAS_MAX_LAG) -> Topology:
+                   min_replicas_max_lag: Any = DEFAULT_MIN_REPLICAS_MAX_LAG, clusters: Any = None) -> Topology:
     """The model of an inventory.
 
     ``groups``: the inventory's groups (``redis``: data nodes, ``redis_sentinel``: Sentinels); ``hostvars``: per
     host, any of :data:`HOST_KEYS`; ``primary_groups``: ``redis_primary_groups``; ``quorum``:
     ``redis_sentinel_quorum``; ``allow_even``: ``redis_sentinel_allow_even``; the ``min_replicas_*`` arguments:
-    the global settings that a group's own keys override. Raises :class:`TopologyError` only when an entry of
-    ``primary_groups`` cannot be read at all; every other fault is a sentence in ``problems``.
+    the global settings that a group's own keys override; ``clusters``: ``redis_clusters``. Raises
+    :class:`TopologyError` only when an entry of ``primary_groups`` cannot be read at all, or ``clusters`` is not a
+    list; every other fault is a sentence in ``problems``.
     """
     data_hosts = tuple(parse_names(list(groups.get(DATA_GROUP) or [])))
     sentinel_hosts = tuple(parse_names(list(groups.get(SENTINEL_GROUP) or [])))
@@ -332,6 +382,14 @@ def build_topology(groups: Mapping[str, Any], hostvars: Mapping[str, Mapping[str
         group, group_problems = _parse_group(index, raw, data_hosts)
         parsed.append(group)
         problems += group_problems
+    if clusters is not None and not isinstance(clusters, (list, tuple)):
+        raise TopologyError("redis_clusters is %r; expected a list of clusters." % (clusters,))
+    parsed_clusters = []
+    for index, raw in enumerate(clusters or []):
+        cluster, cluster_problems = parse_cluster(index, raw, data_hosts, parse_names)
+        problems += cluster_problems
+        if cluster is not None:
+            parsed_clusters.append(cluster)
     named = data_hosts + sentinel_hosts + tuple(h for g in parsed for h in g.hosts)
     addresses = {h: public_address(h, hostvars.get(h) or {}) for h in dict.fromkeys(named)}
     sentinel_ports = {h: to_int((hostvars.get(h) or {}).get("redis_sentinel_port", DEFAULT_SENTINEL_PORT))
@@ -339,6 +397,6 @@ def build_topology(groups: Mapping[str, Any], hostvars: Mapping[str, Mapping[str
     topo = Topology(groups=tuple(parsed), data_hosts=data_hosts, sentinel_hosts=sentinel_hosts, addresses=addresses,
                     sentinel_ports=sentinel_ports, quorum_setting="" if quorum is None else str(quorum),
                     allow_even=bool(allow_even), min_replicas_to_write=min_replicas_to_write,
-                    min_replicas_max_lag=min_replicas_max_lag)
+                    min_replicas_max_lag=min_replicas_max_lag, clusters=tuple(parsed_clusters))
     problems += _min_replicas_problems(topo)
     return replace(topo, problems=tuple(_inventory_problems(topo) + problems + _host_problems(topo)))

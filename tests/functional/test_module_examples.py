@@ -33,7 +33,8 @@ import sys
 import pytest
 import redis
 import yaml
-from cluster import COLLECTIONS, REPO, Cluster, Node, failed_tasks, free_port, run_playbook
+from cluster import COLLECTIONS, REPO, Cluster, Node, failed_tasks, free_port, run_module_direct, run_playbook
+from redis_cluster_lab import ClusterLab
 
 sys.path.insert(0, str(COLLECTIONS))
 
@@ -45,6 +46,8 @@ PATHS = ("/etc/redis", "/var/lib/redis", "/etc/systemd/system")
 MODULES = sorted(name[:-3] for name in os.listdir(REPO / "plugins" / "modules") if name.endswith(".py"))
 DATA_NODE_MODULES = {"redis_config", "redis_replication"}
 SENTINEL_NODE_MODULES = {"sentinel_monitor", "sentinel_reset"}
+# Redis Cluster modules: their examples describe six nodes 10.0.0.11-16:6379 on hosts redis-1, -2, -3 (twice each).
+CLUSTER_MODULES = {"cluster_check", "cluster_info", "cluster_rebalance", "redis_cluster"}
 # Variables that exist only inside the roles: an example that uses one cannot run in a playbook of one's own.
 ROLE_ONLY = ("redis_address",)
 
@@ -115,6 +118,26 @@ def acl_nodes(root):
     return data, sentinel
 
 
+def run_cluster_examples(module, text, tmp_path, collections_path):
+    """Six cluster nodes; every module but redis_cluster (whose examples create it) gets the cluster made first."""
+    lab = ClusterLab(tmp_path / "lab", count=6, password=DATA_PASSWORD,
+                     hosts=["redis-1", "redis-2", "redis-3"] * 2).start()
+    try:
+        def node(match):
+            return lab.nodes[int(match.group(1)) - 1]
+        text = re.sub(r"host: 10\.0\.0\.1([1-6]), port: 6379",
+                      lambda m: "host: %s, port: %d" % (node(m).host, node(m).port), text)
+        text = re.sub(r"10\.0\.0\.1([1-6]):6379", lambda m: node(m).address, text)
+        if module != "redis_cluster":
+            made = run_module_direct("redis_cluster", dict(nodes=lab.declared(), login_password=DATA_PASSWORD),
+                                     tmp_path)
+            assert made.get("created"), made
+            lab.wait_ok()
+        run_play(yaml.safe_load(text), tmp_path, collections_path)
+    finally:
+        lab.stop()
+
+
 @pytest.mark.parametrize("module", MODULES)
 def test_examples_run(module, tmp_path, installed_collection):
     text = examples(module)
@@ -128,6 +151,9 @@ def test_examples_run(module, tmp_path, installed_collection):
     registered = {task["register"] for task in yaml.safe_load(text) if "register" in task}
     for name in set(re.findall(r"\{\{\s*([a-z_]+)", text)) - set(EXAMPLE_VARS) - registered - {"lookup"}:
         pytest.fail("the examples of %s use the variable %s, which the test does not supply (rule 1)" % (module, name))
+    if module in CLUSTER_MODULES:
+        run_cluster_examples(module, text, tmp_path, installed_collection)
+        return
     root = tmp_path / "root"
     root.mkdir()
     if module == "redis_acl":

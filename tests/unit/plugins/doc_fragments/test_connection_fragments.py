@@ -14,12 +14,13 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[4] / ".collections"))
 
 from ansible_collections.ha.redis.plugins.doc_fragments.connection import ModuleDocFragment  # noqa: E402
-from ansible_collections.ha.redis.plugins.module_utils import _connection  # noqa: E402
+from ansible_collections.ha.redis.plugins.module_utils import _cluster_ops, _connection  # noqa: E402
 
 PARTS = {
     "TRANSPORT": _connection.transport_options(),
     "DATA_CREDENTIALS": _connection.credential_options("redis"),
     "SENTINEL_CREDENTIALS": _connection.credential_options("sentinel"),
+    "CLUSTER_NODES": {"nodes": _cluster_ops.cluster_argument_spec()["nodes"]},
 }
 
 

@@ -138,9 +138,11 @@ BAD = [
      "redis_sentinel_quorum=two must be a number between 1 and the 3 Sentinels of group redis_sentinel."),
     ("quorum above the Sentinels", dict(quorum=4), "redis_sentinel_quorum=4 must be a number between 1 and the 3"),
     ("quorum zero", dict(quorum="0"), "redis_sentinel_quorum=0 must be"),
-    ("no groups", dict(groups=()), "redis_primary_groups: names must be unique and match [A-Za-z0-9._-]+; got []."),
+    ("no groups", dict(groups=()),
+     "redis_primary_groups and redis_clusters: names must be unique (a cluster's nodes are named <cluster>-<port>) "
+     "and match [A-Za-z0-9._-]+; got []."),
     ("a name twice", dict(groups=(MAIN, dict(MAIN, port=6380))),
-     "redis_primary_groups: names must be unique and match [A-Za-z0-9._-]+; got ['main', 'main']."),
+     "and match [A-Za-z0-9._-]+; got ['main', 'main']."),
     ("a bad name", dict(groups=(dict(MAIN, name="my group"),)), "got ['my group']."),
     ("port not a number", dict(groups=(dict(MAIN, port="63x9"),)),
      "redis_primary_groups[main].port is 63x9; expected a port number 1-65535."),
@@ -154,8 +156,8 @@ BAD = [
      "redis_primary_groups[cache]: initial_primary is 'r2' and hosts are ['r2', 'x9']"),
     ("no hosts", dict(groups=(dict(CACHE, hosts=[]),)), "hosts are []"),
     ("two groups on one port", dict(groups=(MAIN, dict(CACHE, port=6379))),
-     "Host r2: ports [6379, 6379, 26379] (redis_primary_groups[].port and redis_sentinel_port) must be unique on "
-     "the host and between 1 and 65535."),
+     "Host r2: ports [6379, 6379, 26379] (redis_primary_groups[].port, redis_clusters[] ports with their bus ports "
+     "+ 10000, redis_sentinel_port) must be unique on the host and between 1 and 65535."),
     ("a group on the Sentinel port", dict(groups=(dict(MAIN, port=26379),)), "Host r1: ports [26379, 26379]"),
     ("Sentinel port out of range", dict(hostvars={"r1": {"redis_sentinel_port": 0}}), "Host r1: ports [6379, 0]"),
     ("min_replicas_to_write above the replicas", dict(groups=(MAIN, dict(CACHE, min_replicas_to_write=2))),

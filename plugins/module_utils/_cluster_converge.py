@@ -1,0 +1,253 @@
+# -*- coding: utf-8 -*-
+# Copyright: ha.redis contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Redis Cluster state changes: create a cluster, converge its membership, rebalance its slots.
+
+Private to the collection: the interface may change between releases.
+
+Each function first reads every declared node and rejects bad input (an unreachable node, a node of another
+cluster, a placement that breaks anti-affinity) before it changes anything; then it drives an
+``_cluster_ops.Operator``, which only records the commands in check mode.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.ha.redis.plugins.module_utils._cluster_model import (
+    ranges_to_slots,
+    reference_view,
+    slots_to_ranges,
+)
+from ansible_collections.ha.redis.plugins.module_utils._cluster_ops import collect, open_slot_moves, wait_for
+from ansible_collections.ha.redis.plugins.module_utils._cluster_plan import (
+    attach_replicas,
+    placement,
+    rebalance_moves,
+)
+from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError
+
+# Slots moved together (one round trip per step for SETSLOT and GETKEYSINSLOT): at most this many are left open by
+# an interrupted run, and all of them are finished by the next.
+SLOTS_PER_STEP = 16
+
+
+def require_reachable(views):
+    for view in views:
+        if not view.reachable or not view.cluster_enabled or view.me is None:
+            raise HaRedisError("Node %s cannot be used: %s, expected a reachable node with cluster-enabled yes."
+                               % (view.address, view.error or "no CLUSTER NODES reply"))
+
+
+def membership(views):
+    """{address: 'primary (N slots)' | 'replica of ADDRESS' | 'not joined'} - the diff of a change."""
+    ref = reference_view([v for v in views if not v.is_empty()]) if any(not v.is_empty() for v in views) else None
+    addresses = {n.id: n.address for n in ref.nodes} if ref else {}
+    result = {}
+    for view in views:
+        me = view.me
+        if me is None or view.is_empty():
+            result[view.address] = "not joined"
+        elif me.is_primary:
+            result[view.address] = "primary (%d slots)" % me.slot_count()
+        else:
+            result[view.address] = "replica of %s" % addresses.get(me.primary_id, me.primary_id)
+    return result
+
+
+def find_cluster(views):
+    """The views of the one existing cluster among the declared nodes (ids) and the empty ones.
+
+    Raises HaRedisError when declared nodes belong to two clusters, or when the only cluster found is mostly made
+    of undeclared nodes (a node of another cluster given by mistake).
+    """
+    by_id = {v.id: v for v in views}
+    parent = {v.id: v.id for v in views}
+
+    def root(node_id):
+        while parent[node_id] != node_id:
+            node_id = parent[node_id]
+        return node_id
+
+    for view in views:
+        for other in view.known_ids():
+            if other in parent:
+                parent[root(other)] = root(view.id)
+    groups = {}
+    for view in views:
+        if not view.is_empty():
+            groups.setdefault(root(view.id), []).append(view)
+    clusters = sorted(groups.values(), key=lambda g: (-len(g), [views.index(v) for v in g]))
+    if len(clusters) > 1:
+        stray = clusters[1][0]
+        raise HaRedisError("Node %s belongs to another cluster (it knows %d nodes, serves %d slots) than %s, "
+                           "expected every declared node in one cluster or empty."
+                           % (stray.address, len(stray.nodes), stray.me.slot_count(), clusters[0][0].address))
+    if not clusters:
+        return [], list(views)
+    members = clusters[0]
+    known = members[0].known_ids()
+    if len([i for i in known if i in by_id]) * 2 <= len(known):
+        raise HaRedisError("Node %s belongs to a cluster of %d nodes of which only %d are in option nodes, expected "
+                           "a cluster of declared nodes (a node of another cluster?)."
+                           % (members[0].address, len(known), len([i for i in known if i in by_id])))
+    return members, [v for v in views if v.is_empty() and v not in members]
+
+
+def _joined(addresses_count):
+    def ready(views):
+        return all(v.reachable and len(v.known_ids()) == addresses_count and
+                   not any("handshake" in n.flags or "noaddr" in n.flags for n in v.nodes) for v in views)
+    return ready
+
+
+def _settled(views):
+    ref = reference_view(views)
+    return (ref is not None and all(v.reachable and v.state == "ok" and v.slot_map() == ref.slot_map()
+                                    and v.known_ids() == ref.known_ids() and v.roles() == ref.roles()
+                                    for v in views))
+
+
+def create(declared, views, replicas, op, settings, deadline):
+    """A new cluster over every declared node. Returns (placement, replicas attached)."""
+    plan = placement(declared, replicas)
+    ids = {v.address: v.id for v in views}
+    for epoch, node in enumerate(declared, start=1):
+        op.set_config_epoch(node.address, epoch)
+    for address in plan.primaries:
+        start, end = plan.slots[address]
+        op.add_slots(address, start, end)
+    op.meet_all([n.address for n in declared])
+    if not op.check_mode:
+        ok, _views = wait_for(declared, settings, deadline, _joined(len(declared)))
+        if not ok:
+            raise HaRedisError("The %d nodes did not all learn of each other within the timeout after CLUSTER MEET, "
+                               "expected every node to know every other." % len(declared))
+    for replica, primary in plan.replicas.items():
+        op.replicate(replica, ids[primary])
+    if not op.check_mode:
+        ok, _views = wait_for(declared, settings, deadline, _settled)
+        if not ok:
+            raise HaRedisError("The new cluster did not reach cluster_state ok with one slot map on every node within "
+                               "the timeout, expected it to settle.")
+    return plan, dict(plan.replicas)
+
+
+def converge(declared, views, members, empty, replicas, op, settings, deadline):
+    """Meet new empty nodes and attach them as replicas where a primary lacks some. Returns (met, attached)."""
+    hosts = {n.address: n.inventory_host for n in declared}
+    inside = {v.address for v in members}
+
+    def members_settled(found):
+        return _settled([v for v in found if v.address in inside])
+
+    if not members_settled(views):
+        # Right after a change the members may still disagree on roles: plan only from one agreed view.
+        ok, views = wait_for(declared, settings, deadline, members_settled)
+        if not ok:
+            raise HaRedisError("The members %s do not agree on slots, nodes and roles with cluster_state ok, expected "
+                               "a settled cluster before changing its membership." % ", ".join(sorted(inside)))
+        members = [v for v in views if v.address in inside]
+    ref = reference_view(members)
+    met = [v.address for v in empty]
+    contact = members[0].address
+    for address in met:
+        op.meet(contact, address)
+    if met and not op.check_mode:
+        ok, views = wait_for(declared, settings, deadline, _joined(len(ref.known_ids()) + len(met)))
+        if not ok:
+            raise HaRedisError("The nodes %s did not join the cluster within the timeout after CLUSTER MEET, expected "
+                               "every node to know them." % ", ".join(met))
+    ids = {v.address: v.id for v in views}
+    order = [n.address for n in declared]
+    serving = sorted((n for n in ref.nodes if n.is_primary and n.slots), key=lambda n: (
+        order.index(n.address) if n.address in order else len(order), n.address))
+    counts = {n.address: sum(1 for r in ref.nodes if r.primary_id == n.id and not r.is_primary) for n in serving}
+    served = {n.id for n in serving}
+    has_replicas = {r.primary_id for r in ref.nodes if not r.is_primary}
+    idle = [v.address for v in members if v.me.is_primary and not v.me.slots and v.id not in has_replicas
+            and v.id not in served]
+    candidates = [a for a in order if a in met or a in idle]
+    attached = attach_replicas(candidates, [n.address for n in serving], counts, hosts, replicas)
+    by_address = {n.address: n.id for n in ref.nodes}
+    for replica, primary in attached.items():
+        op.replicate(replica, by_address.get(primary) or ids.get(primary))
+    if attached and not op.check_mode:
+        ok, _views = wait_for(declared, settings, deadline, _settled)
+        if not ok:
+            raise HaRedisError("The cluster did not settle (cluster_state ok, one slot map) within the timeout after "
+                               "attaching replicas %s." % ", ".join(attached))
+    empty_primaries = [a for a in candidates if a not in attached]
+    return met, attached, empty_primaries
+
+
+def steps(moves, owning=(), size=SLOTS_PER_STEP):
+    """[(slot, source, target)] -> [(slots, source, target)]: runs of one source and target, at most ``size``.
+
+    The first step to a target outside ``owning`` (the ids that serve slots) is one slot alone: cluster clients
+    learn nodes from the slot map, so until a node owns a slot they cannot follow an ASK redirection to it (redis-py
+    fails such a command); one slot keeps that window as short as a single-slot move.
+    """
+    result, owning, alone = [], set(owning), set()
+    for slot, source, target in moves:
+        if target not in owning:
+            owning.add(target)
+            alone.add(len(result))
+            result.append(([slot], source, target))
+        elif result and len(result) - 1 not in alone and result[-1][1:] == (source, target) \
+                and len(result[-1][0]) < size:
+            result[-1][0].append(slot)
+        else:
+            result.append(([slot], source, target))
+    return result
+
+
+def rebalance(declared, op, settings, drain=(), threshold=2.0, batch_size=100, timeout_ms=5000, max_slots=None,
+              weights=None):
+    """Finish any half-moved slot, then move slots to an even share (or off ``drain``). Returns a result dict."""
+    views = collect(declared, settings)
+    require_reachable(views)
+    ref = reference_view(views)
+    down = [n.address for v in views for n in v.nodes if "fail" in n.flags or "fail?" in n.flags]
+    if down:
+        raise HaRedisError("Node %s is flagged as failing, expected a healthy cluster before moving slots."
+                           % down[0])
+    addresses = {n.id: n.address for n in ref.nodes}
+    primaries = [n for n in ref.nodes if n.is_primary]
+    fixed = []
+    for slot, source, target in open_slot_moves(views):
+        others = [n.address for n in primaries if n.id not in (source, target)]
+        keys = op.move_slots([slot], (addresses[source], source), (addresses[target], target), others,
+                             batch_size, timeout_ms)
+        fixed.append(dict(slot=slot, source=addresses[source], target=addresses[target], keys=keys))
+    if fixed and not op.check_mode:
+        views = collect(declared, settings)
+        ref = reference_view(views)
+        primaries = [n for n in ref.nodes if n.is_primary]
+    drain_ids = set()
+    for address in drain:
+        node = next((n for n in ref.nodes if n.address == address), None)
+        if node is None:
+            raise HaRedisError("Option drain names %s, expected a member of the cluster (primaries: %s)."
+                               % (address, ", ".join(sorted(n.address for n in primaries))))
+        # A replica or a primary without slots is drained already (Redis makes a primary that lost its last slot
+        # a replica of the node that took it): nothing to do, so a repeated drain is a no-op.
+        if node.is_primary and node.slots:
+            drain_ids.add(node.id)
+    order = [n.address for n in declared]
+    primaries.sort(key=lambda n: (order.index(n.address) if n.address in order else len(order), n.address))
+    owned = {n.id: ranges_to_slots(n.slots) for n in primaries}
+    id_weights = {n.id: weights[n.address] for n in primaries if weights and n.address in weights}
+    moves = rebalance_moves(owned, drain_ids, id_weights or None, threshold)
+    planned = len(moves)
+    if max_slots is not None:
+        moves = moves[:max_slots]
+    keys_moved, summary = 0, {}
+    for slots, source, target in steps(moves, owning=[n.id for n in primaries if n.slots]):
+        others = [n.address for n in primaries if n.id not in (source, target)]
+        keys_moved += op.move_slots(slots, (addresses[source], source), (addresses[target], target), others,
+                                    batch_size, timeout_ms)
+        label = "%s -> %s" % (addresses[source], addresses[target])
+        summary.setdefault(label, []).extend(slots)
+    summary = {label: dict(slots=len(moved), ranges=[list(r) for r in slots_to_ranges(moved)])
+               for label, moved in summary.items()}
+    return dict(fixed_open_slots=fixed, slots_moved=len(moves), slots_planned=planned, keys_moved=keys_moved,
+                moves=summary, before=membership(views))

@@ -1,0 +1,172 @@
+# -*- coding: utf-8 -*-
+# Copyright: ha.redis contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Placement and rebalance plans for Redis Cluster. Pure and deterministic: the same input gives the same plan.
+
+Private to the collection: the interface may change between releases.
+
+* :func:`placement` - which declared nodes become primaries of a new cluster, their slot ranges (split evenly) and
+  which primary each other node replicates, with no replica on the inventory host of its primary.
+* :func:`attach_replicas` - for a running cluster, which new empty nodes become replicas of primaries that lack
+  replicas (same anti-affinity rule).
+* :func:`rebalance_moves` - which slots move from which primary to which, to reach an even share or to empty the
+  primaries being drained; slots are never taken from a primary unless it holds more than its share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ansible_collections.ha.redis.plugins.module_utils._cluster_model import SLOTS
+from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError
+
+MIN_PRIMARIES = 3
+
+
+@dataclass
+class Placement:
+    primaries: list          # [address]
+    slots: dict              # address -> (start, end)
+    replicas: dict           # replica address -> primary address
+
+
+def interleave_by_host(nodes):
+    """Declared nodes in round-robin order over their inventory hosts (hosts in first-seen order)."""
+    hosts = {}
+    for node in nodes:
+        hosts.setdefault(node.inventory_host, []).append(node)
+    ordered, queues = [], list(hosts.values())
+    while any(queues):
+        for queue in queues:
+            if queue:
+                ordered.append(queue.pop(0))
+    return ordered
+
+
+def even_ranges(count, total=SLOTS):
+    """``count`` contiguous ranges covering 0..total-1; the first ``total % count`` get one slot more."""
+    size, extra = divmod(total, count)
+    ranges, start = [], 0
+    for index in range(count):
+        end = start + size + (1 if index < extra else 0) - 1
+        ranges.append((start, end))
+        start = end + 1
+    return ranges
+
+
+def _match(replicas, seats, allowed):
+    """Assign each replica to one seat (bipartite matching, Kuhn's algorithm) -> {replica: seat} or None."""
+    owner = {}
+
+    def place(replica, visited):
+        for seat in seats:
+            if seat in visited or not allowed(replica, seat):
+                continue
+            visited.add(seat)
+            if seat not in owner or place(owner[seat], visited):
+                owner[seat] = replica
+                return True
+        return False
+
+    for replica in replicas:
+        if not place(replica, set()):
+            return None
+    return {replica: seat for seat, replica in owner.items()}
+
+
+def placement(nodes, replicas_per_primary):
+    """Plan a new cluster over ``nodes`` (DeclaredNode) with ``replicas_per_primary`` replicas each.
+
+    Raises HaRedisError (before anything is touched) for fewer than 3 primaries, a node count that is not a
+    multiple of replicas + 1, or replicas that cannot all be placed off their primary's inventory host.
+    """
+    if replicas_per_primary < 0:
+        raise HaRedisError("Option replicas is %d, expected 0 or more." % replicas_per_primary)
+    group = replicas_per_primary + 1
+    if len(nodes) % group:
+        raise HaRedisError("Option nodes lists %d nodes, expected a multiple of replicas + 1 = %d (each primary with "
+                           "%d replicas)." % (len(nodes), group, replicas_per_primary))
+    count = len(nodes) // group
+    if count < MIN_PRIMARIES:
+        raise HaRedisError("Option nodes gives %d primaries (%d nodes, %d replicas each), expected at least %d: a "
+                           "cluster needs a majority of primaries to fail over."
+                           % (count, len(nodes), replicas_per_primary, MIN_PRIMARIES))
+    ordered = interleave_by_host(nodes)
+    primaries, rest = ordered[:count], ordered[count:]
+    host = {n.address: n.inventory_host for n in nodes}
+    seats = [(p.address, k) for k in range(replicas_per_primary) for p in primaries]
+    matched = _match([n.address for n in rest], seats, lambda r, seat: host[r] != host[seat[0]])
+    if matched is None:
+        raise HaRedisError("The %d replicas cannot all be placed on another inventory host than their primary "
+                           "(hosts: %s), expected enough distinct hosts for anti-affinity."
+                           % (len(rest), ", ".join("%s=%d" % (h, sum(1 for n in nodes if n.inventory_host == h))
+                                                   for h in dict.fromkeys(n.inventory_host for n in nodes))))
+    return Placement(primaries=[p.address for p in primaries],
+                     slots=dict(zip((p.address for p in primaries), even_ranges(count))),
+                     replicas={n.address: matched[n.address][0] for n in rest})
+
+
+def attach_replicas(candidates, primaries, replica_counts, hosts, replicas_per_primary):
+    """New empty nodes -> {candidate: primary} for primaries with fewer than ``replicas_per_primary`` replicas.
+
+    ``primaries`` is the ordered list of primary addresses that serve slots, ``replica_counts`` their current
+    replica counts, ``hosts`` maps every address to its inventory host. A candidate is attached to the primary
+    that lacks the most replicas and runs on another host (ties: the order of ``primaries``); candidates that fit
+    nowhere are left out (they stay empty primaries).
+    """
+    result = {}
+    counts = dict(replica_counts)
+    for candidate in candidates:
+        fits = [p for p in primaries
+                if counts.get(p, 0) < replicas_per_primary and hosts.get(p) != hosts.get(candidate)]
+        if not fits:
+            continue
+        target = min(fits, key=lambda p: (counts.get(p, 0), primaries.index(p)))
+        result[candidate] = target
+        counts[target] = counts.get(target, 0) + 1
+    return result
+
+
+def shares(primaries, drain, weights=None, total=SLOTS):
+    """{primary: target slot count}: drained ones 0, the rest split ``total`` by weight (remainder to the first)."""
+    keep = [p for p in primaries if p not in drain]
+    if not keep:
+        raise HaRedisError("Every primary is to be drained (%s), expected at least one to keep the slots."
+                           % ", ".join(primaries))
+    weights = weights or {}
+    total_weight = float(sum(weights.get(p, 1.0) for p in keep))
+    target = {p: 0 for p in primaries}
+    for p in keep:
+        target[p] = int(total * weights.get(p, 1.0) / total_weight)
+    for p in keep[:total - sum(target.values())]:
+        target[p] += 1
+    return target
+
+
+def rebalance_moves(owned, drain=(), weights=None, threshold=0.0):
+    """Plan slot moves.
+
+    ``owned``: {primary id: sorted list of slots} for every primary that should hold slots or be drained, in a
+    stable order (primaries without slots included, with []). Returns [(slot, source id, target id)].
+    With no primary drained, nothing moves when every primary is within ``threshold`` percent of its share.
+    A source gives its highest slots first; targets are filled in order, so the plan is deterministic.
+    """
+    primaries = list(owned)
+    target = shares(primaries, set(drain), weights)
+    if not drain and threshold > 0:
+        worst = max(abs(len(owned[p]) - target[p]) * 100.0 / max(target[p], 1) for p in primaries)
+        if worst <= threshold:
+            return []
+    surplus = []
+    for p in primaries:
+        extra = len(owned[p]) - target[p]
+        if extra > 0:
+            surplus.extend((slot, p) for slot in sorted(owned[p])[-extra:][::-1])
+    moves = []
+    for p in primaries:
+        need = target[p] - len(owned[p])
+        while need > 0 and surplus:
+            slot, source = surplus.pop(0)
+            moves.append((slot, source, p))
+            need -= 1
+    return moves
