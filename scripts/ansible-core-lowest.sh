@@ -2,7 +2,7 @@
 # The lowest ansible-core that requirements.txt and meta/runtime.yml claim, in a virtualenv of its own
 # (.cache/venv-ansible-core-<version>, made on the first run; the `ansible` package of the same series brings
 # ansible.posix, whose json and profile_tasks callbacks the tests and ansible.cfg use on that core):
-# ansible-doc of every module, filter and role, the unit tests, and the functional tests that go through
+# ansible-doc of every module, filter, lookup and role, the unit tests, and the functional tests that go through
 # ansible-playbook (every module's EXAMPLES from the installed tarball, the roles used alone, the filters).
 # Extra arguments go to pytest.
 set -euo pipefail
@@ -26,10 +26,12 @@ doc() {
   fi
 }
 for path in plugins/modules/*.py; do doc "ha.redis.$(basename "$path" .py)"; done
-for name in $(ansible-doc -t filter -l ha.redis 2>/dev/null | awk '/^ha\.redis\./ {print $1}'); do doc -t filter "$name"; done
+for kind in filter lookup; do
+  for name in $(ansible-doc -t "$kind" -l ha.redis 2>/dev/null | awk '/^ha\.redis\./ {print $1}'); do doc -t "$kind" "$name"; done
+done
 for path in roles/*/; do doc -t role "ha.redis.$(basename "$path")"; done
 [ $fail -eq 0 ] || exit 1
-echo "ansible-doc: every module, filter and role"
+echo "ansible-doc: every module, filter, lookup and role"
 pytest -q tests/unit
 pytest -q -n "${PYTEST_WORKERS:-2}" tests/functional/test_module_examples.py tests/functional/test_roles_alone.py \
   tests/functional/test_topology_filters.py "$@"
