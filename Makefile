@@ -5,12 +5,14 @@ BIN := $(VENV)/bin
 LAB_SIZE ?= 3
 LAB_SUITE ?= bookworm
 MOLECULE_SCENARIOS ?= default failover faults multi_group valkey secure scale rolling_upgrade cluster observability
+# Scenarios run a second time on Debian 13 with Redis 8 (the base config's image comes from HA_REDIS_MOL_IMAGE).
+MOLECULE_TRIXIE_SCENARIOS ?= default
 PYTEST_WORKERS ?= 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 .PHONY: help venv host-deps lab lab-down test test-fast lint ansible-lint yamllint ruff sanity unit functional \
-        molecule images build clean bench
+        molecule images build clean bench ansible-core-lowest release
 
 help:
 	@echo "make lab        bring up the local lab (LAB_SIZE=$(LAB_SIZE)) and deploy + verify"
@@ -52,6 +54,7 @@ test-fast: host-deps venv
 	scripts/stage.sh unit $(BIN)/pytest -q tests/unit
 	scripts/stage.sh promtool scripts/promtool.sh
 	scripts/stage.sh functional $(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/functional
+	scripts/stage.sh core-lowest scripts/ansible-core-lowest.sh
 
 lint: venv
 	$(BIN)/ruff check .
@@ -69,10 +72,20 @@ functional: host-deps venv
 
 molecule: host-deps venv images
 	@set -e; for s in $(MOLECULE_SCENARIOS); do scripts/stage.sh "mol-$$s" $(BIN)/molecule test -s $$s; done
+	@set -e; for s in $(MOLECULE_TRIXIE_SCENARIOS); do \
+	  scripts/stage.sh "mol-$$s-trixie" env HA_REDIS_MOL_IMAGE=ha-redis-lab:trixie $(BIN)/molecule test -s $$s; done
+
+# The lowest ansible-core claimed (2.17): ansible-doc, unit tests and the playbook-driven functional tests.
+ansible-core-lowest: venv
+	scripts/ansible-core-lowest.sh
 
 build: venv
 	@mkdir -p build
 	$(BIN)/ansible-galaxy collection build --force --output-path build .
+
+# Cut the release galaxy.yml names from the changelog fragments (on main, after the merges; commit the result).
+release: venv
+	scripts/release.sh
 
 # The benchmark (not part of `make test`): fresh containers of its own, results in bench/results.{json,md}; the
 # Redis Cluster modules against redis-cli --cluster on loopback processes, results in bench/cluster/.

@@ -39,7 +39,8 @@ DOWN_AFTER_MS = 1000
 FAILOVER_TIMEOUT_MS = 5000
 
 REPO = Path(__file__).resolve().parents[2]
-VENV_BIN = REPO / ".venv" / "bin"
+# The virtualenv whose ansible-core runs the tests (scripts/ansible-core-lowest.sh points it at another one).
+VENV_BIN = Path(os.environ.get("HA_REDIS_VENV_BIN") or REPO / ".venv" / "bin")
 ANSIBLE = VENV_BIN / "ansible"
 PYTHON = VENV_BIN / "python" if (VENV_BIN / "python").exists() else Path(sys.executable)
 COLLECTIONS = REPO / ".collections"
@@ -427,17 +428,39 @@ def run_ansible_adhoc(module, args, check_mode=False, timeout=180):
     return result
 
 
-def run_playbook(plays, tmp_path, timeout=180):
-    """Run ``plays`` (a list of dicts) with ansible-playbook on localhost; return (rc, json report, stderr)."""
+def install_collection(workdir):
+    """Build the collection's tarball from the checkout and install it under ``workdir``/collections, as a user
+    would (no project ansible.cfg); return that collections path."""
+    workdir = Path(workdir)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+    galaxy = str(VENV_BIN / "ansible-galaxy")
+    subprocess.run([galaxy, "collection", "build", "--force", "--output-path", str(workdir), str(REPO)],
+                   check=True, capture_output=True, text=True, cwd=str(workdir), env=env, timeout=120)
+    tarball = next(workdir.glob("ha-redis-*.tar.gz"))
+    collections = workdir / "collections"
+    subprocess.run([galaxy, "collection", "install", "--force", "-p", str(collections), str(tarball)],
+                   check=True, capture_output=True, text=True, cwd=str(workdir), env=env, timeout=120)
+    return collections
+
+
+def run_playbook(plays, tmp_path, timeout=180, collections_path=None):
+    """Run ``plays`` (a list of dicts) with ansible-playbook on localhost; return (rc, json report, stderr).
+
+    With ``collections_path`` (an installed copy, see ``install_collection``), ansible-playbook runs as a user's
+    would: from ``tmp_path``, without the project's ansible.cfg or any ANSIBLE_* setting of the caller, with that
+    collections path only."""
     import yaml  # noqa: PLC0415 - only the playbook runners need it
 
     path = Path(tmp_path) / "playbook.yml"
     path.write_text(yaml.safe_dump(plays, sort_keys=False))
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-               ANSIBLE_NOCOLOR="1")
+    env, cwd = dict(os.environ), REPO
+    if collections_path:
+        env = {key: value for key, value in env.items() if not key.startswith("ANSIBLE_")}
+        env["ANSIBLE_COLLECTIONS_PATH"], cwd = str(collections_path), Path(tmp_path)
+    env.update(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_NOCOLOR="1")
     proc = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
                            "-e", "ansible_python_interpreter=%s" % PYTHON, str(path)],
-                          check=False, capture_output=True, text=True, cwd=str(REPO), env=env, timeout=timeout)
+                          check=False, capture_output=True, text=True, cwd=str(cwd), env=env, timeout=timeout)
     try:
         report = _parse_module_output(proc.stdout)
     except ValueError as exc:

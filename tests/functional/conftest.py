@@ -10,6 +10,7 @@ Fixtures
     shared_secured_cluster  module scope, with passwords
     run_module           run a module directly (python -m, ANSIBLE_MODULE_ARGS file): fast
     run_ansible          run a module through ``ansible localhost -m ha.redis.<module>``: the real path
+    installed_collection session scope: the built tarball installed in a temporary collections path
 
 Both runners return the module's result as a dict (``failed`` set on failure) and never raise on a module failure.
 """
@@ -27,6 +28,7 @@ from cluster import (  # noqa: E402
     DATA_PASSWORD,
     SENTINEL_PASSWORD,
     Cluster,
+    install_collection,
     run_ansible_adhoc,
     run_module_direct,
 )
@@ -91,3 +93,9 @@ def run_module(tmp_path):
 def run_ansible():
     """``run_ansible(name, args, check_mode=False)``: run a module via ``ansible localhost -m ha.redis.<name>``."""
     return run_ansible_adhoc
+
+
+@pytest.fixture(scope="session")
+def installed_collection(tmp_path_factory):
+    """The collections path where the tarball built from the checkout is installed (once per test process)."""
+    return install_collection(tmp_path_factory.mktemp("installed"))

@@ -18,7 +18,9 @@ How an example meets the test processes (write examples within these rules):
    expects them.
 
 Each module gets a fresh cluster with passwords; its examples run in order, in one play on localhost, and every
-task must succeed.
+task must succeed. The play runs as a user's would: the modules come from the tarball built from this checkout and
+installed in a temporary collections path (fixture ``installed_collection``), and ansible-playbook runs from a
+temporary directory without the project's ansible.cfg.
 """
 
 from __future__ import annotations
@@ -89,9 +91,9 @@ def set_login_port(tasks, data_port, sentinel_port, acl_ports=None):
     return tasks
 
 
-def run_play(tasks, tmp_path):
+def run_play(tasks, tmp_path, collections_path):
     play = dict(name="Examples", hosts="localhost", gather_facts=False, vars=EXAMPLE_VARS, tasks=tasks)
-    rc, report, stderr = run_playbook([play], tmp_path)
+    rc, report, stderr = run_playbook([play], tmp_path, collections_path=collections_path)
     failed = failed_tasks(report)
     assert rc == 0 and not failed, "failed examples: %s\n%s" % (failed, stderr[-2000:])
     ran = [task["task"]["name"] for play in report["plays"] for task in play["tasks"]]
@@ -116,7 +118,7 @@ def acl_nodes(root):
     return data, sentinel
 
 
-def run_cluster_examples(module, text, tmp_path):
+def run_cluster_examples(module, text, tmp_path, collections_path):
     """Six cluster nodes; every module but redis_cluster (whose examples create it) gets the cluster made first."""
     lab = ClusterLab(tmp_path / "lab", count=6, password=DATA_PASSWORD,
                      hosts=["redis-1", "redis-2", "redis-3"] * 2).start()
@@ -131,14 +133,17 @@ def run_cluster_examples(module, text, tmp_path):
                                      tmp_path)
             assert made.get("created"), made
             lab.wait_ok()
-        run_play(yaml.safe_load(text), tmp_path)
+        run_play(yaml.safe_load(text), tmp_path, collections_path)
     finally:
         lab.stop()
 
 
 @pytest.mark.parametrize("module", MODULES)
-def test_examples_run(module, tmp_path):
+def test_examples_run(module, tmp_path, installed_collection):
     text = examples(module)
+    installed = installed_collection / "ansible_collections" / "ha" / "redis" / "plugins" / "modules" / (module + ".py")
+    assert installed.read_text() == (REPO / "plugins" / "modules" / (module + ".py")).read_text(), \
+        "the installed %s is not the checkout's" % module
     for name in ROLE_ONLY:
         if name in text:
             pytest.skip("the examples of %s use %s, a variable of the roles only; rewrite them by the rules above"
@@ -147,7 +152,7 @@ def test_examples_run(module, tmp_path):
     for name in set(re.findall(r"\{\{\s*([a-z_]+)", text)) - set(EXAMPLE_VARS) - registered - {"lookup"}:
         pytest.fail("the examples of %s use the variable %s, which the test does not supply (rule 1)" % (module, name))
     if module in CLUSTER_MODULES:
-        run_cluster_examples(module, text, tmp_path)
+        run_cluster_examples(module, text, tmp_path, installed_collection)
         return
     root = tmp_path / "root"
     root.mkdir()
@@ -158,7 +163,7 @@ def test_examples_run(module, tmp_path):
         try:
             tasks = set_login_port(yaml.safe_load(substitute(text, [], [], root)), None, None,
                                    acl_ports=dict(redis=nodes[0].port, sentinel=nodes[1].port))
-            run_play(tasks, tmp_path)
+            run_play(tasks, tmp_path, installed_collection)
         finally:
             for node in nodes:
                 node.stop()
@@ -170,7 +175,7 @@ def test_examples_run(module, tmp_path):
         templates.mkdir()
         (templates / "server-ansible.conf.j2").write_text("port 6379\n")
         tasks = yaml.safe_load(substitute(text, [], [], root))
-        run_play(tasks, tmp_path)
+        run_play(tasks, tmp_path, installed_collection)
         return
     cluster = Cluster(tmp_path / "cluster", name="main", password=DATA_PASSWORD, sentinel_password=SENTINEL_PASSWORD)
     try:
@@ -180,6 +185,6 @@ def test_examples_run(module, tmp_path):
         (etc / "sentinel-ha.conf").symlink_to(cluster.sentinels[0].config_path)
         tasks = yaml.safe_load(substitute(text, cluster.data_nodes, cluster.sentinels, root))
         set_login_port(tasks, cluster.replicas[0].port, cluster.sentinels[0].port)
-        run_play(tasks, tmp_path)
+        run_play(tasks, tmp_path, installed_collection)
     finally:
         cluster.stop()

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import stat
 import sys
@@ -14,9 +16,21 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[4] / ".collections"))
 
+from ansible.module_utils import basic  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.testing import patch_module_args  # noqa: E402
 from ansible_collections.ha.redis.plugins.modules import node_files  # noqa: E402
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19 (scripts/ansible-core-lowest.sh): the arguments as AnsibleModule reads them
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        saved = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = saved
 
 
 @pytest.fixture
