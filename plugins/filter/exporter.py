@@ -6,30 +6,9 @@ of a deployment and its alert rules. Each filter is documented in the ``<name>.y
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from ansible.errors import AnsibleFilterError
+# The model's reading and the domain-error wrapper are the topology filters' own.
+from ansible_collections.ha.redis.plugins.filter.topology import _domain_errors, _model
 from ansible_collections.ha.redis.plugins.module_utils import _exporter
-from ansible_collections.ha.redis.plugins.module_utils._common import HaRedisError
-from ansible_collections.ha.redis.plugins.module_utils._topology import Topology
-
-
-def _model(value):
-    if not isinstance(value, Mapping):
-        raise AnsibleFilterError("Expected the result of ha.redis.topology, got %s." % type(value).__name__)
-    return Topology.from_dict(value)
-
-
-def _domain_errors(func):
-    """One clear AnsibleFilterError for a domain error, with the filter's name."""
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except HaRedisError as exc:
-            raise AnsibleFilterError("ha.redis.%s: %s" % (func.__name__, exc)) from None
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
-    return wrapper
 
 
 @_domain_errors
