@@ -34,6 +34,7 @@ _raw:
   elements: dict
 """
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.lookup import LookupBase
 from ansible_collections.ha.redis.plugins.filter.topology import topology
 from ansible_collections.ha.redis.plugins.module_utils._topology import DEFAULT_MIN_REPLICAS_MAX_LAG
@@ -56,13 +57,7 @@ class LookupModule(LookupBase):
                   for name, default in INPUTS.items()}
         return [topology(self._templar.template(variables["groups"]), variables["hostvars"],
                          values["redis_primary_groups"], quorum=values["redis_sentinel_quorum"],
-                         allow_even=self._bool(values["redis_sentinel_allow_even"]),
+                         allow_even=boolean(values["redis_sentinel_allow_even"], strict=False),
                          min_replicas_to_write=values["redis_min_replicas_to_write"],
                          min_replicas_max_lag=values["redis_min_replicas_max_lag"],
                          clusters=values["redis_clusters"])]
-
-    @staticmethod
-    def _bool(value):
-        if isinstance(value, str):
-            return value.strip().lower() in ("true", "yes", "1", "on")
-        return bool(value)

@@ -66,12 +66,9 @@ def host_exporters(topo: Topology, host: str, offset: Any = DEFAULT_PORT_OFFSET,
     cluster's name as its group), then one for its Sentinel (if any)."""
     offset = _port(offset, "redis_exporter_port_offset")
     address = listen_address or topo.address_of(host)
-    found = [ExporterInstance(name=g.name, role="data", group=g.name, host=host, port=g.port,
-                              listen_address=address, listen_port=g.port + offset)
-             for g in topo.host_groups(host)]
-    found += [ExporterInstance(name=c.instance_name(port), role="data", group=c.name, host=host, port=port,
-                               listen_address=address, listen_port=port + offset)
-              for c in topo.host_clusters(host) for port in c.ports]
+    found = [ExporterInstance(name=i["name"], role="data", group=i["cluster"] or i["name"], host=host, port=i["port"],
+                              listen_address=address, listen_port=i["port"] + offset)
+             for i in topo.host_instances(host)]
     if host in topo.sentinel_hosts:
         port = topo.sentinel_ports[host]
         found.append(ExporterInstance(name="sentinel-%s" % sentinel_instance, role="sentinel",

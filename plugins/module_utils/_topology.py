@@ -174,9 +174,9 @@ class Topology:
         """Every data instance of ``host`` (what roles/server writes and starts): its groups, then its cluster
         nodes (``cluster``: the cluster's name, ``''`` for a group)."""
         instances = [dict(self.group_dict(g), cluster="") for g in self.host_groups(host)]
+        # A cluster has no min_replicas_max_lag of its own: the global one, checked like a group's.
+        max_lag, _problem = min_replicas_max_lag(Group(name="", port=0, initial_primary=""), self.min_replicas_max_lag)
         for cluster in self.host_clusters(host):
-            max_lag, _problem = min_replicas_max_lag(Group(name=cluster.name, port=0, initial_primary=""),
-                                                     self.min_replicas_max_lag)
             for port in cluster.ports:
                 instances.append(dict(name=cluster.instance_name(port), port=port, cluster=cluster.name,
                                       config=dict(cluster.config), static_config=dict(cluster.static_config),
