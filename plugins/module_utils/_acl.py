@@ -89,6 +89,9 @@ def load_acl(client):
         client.execute_command("ACL", "LOAD")
     except Exception as exc:
         raise HaRedisError("ACL LOAD failed; the server keeps its previous users: %s." % describe_error(exc)) from exc
+    # The server disconnects the clients of every user the load changed, ours included, just after its reply: a
+    # next command on the same connection raced that close (a flaky "connection closed"). Start afresh instead.
+    client.connection_pool.disconnect()
 
 
 def _text(value):

@@ -185,6 +185,7 @@ def main():
             result["commands"].append("ACL LOAD")
             if not module.check_mode:
                 load_acl(client)
+                result["changed"] = True  # also when a later step fails: the users are loaded
         if sentinel and (params["peer_user"] or params["peer_password"]):
             current_user, current_pass = read_peer_auth(client)
             todo = []
@@ -196,6 +197,7 @@ def main():
                 result["commands"].append("SENTINEL CONFIG SET %s %s" % (key, shown))
                 if not module.check_mode:
                     set_peer_auth(client, key, value)
+                    result["changed"] = True
         result["changed"] = bool(result["commands"])
     except HaRedisError as exc:
         module.fail_json(msg=str(exc), **dict(result, **exc.details))
