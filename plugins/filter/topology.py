@@ -113,7 +113,8 @@ def decommission_plan(model, hosts, groups, sentinel_info=None, down=None):
     result = asdict(plan)
     result["expected_sentinels"] = len(plan.sentinels_left)
     result["expected_replicas"] = {n: len(plan.group_hosts_left[n]) - 1 for n in plan.kept_groups}
-    if sentinel_info:
+    result.update(moves=[], answers_error="")
+    if sentinel_info and topo.groups:
         answers = decide.read_answers(topo, sentinel_info)
         moves, error = decide.plan_moves(topo, plan, answers, decide.silent_sentinels(topo, sentinel_info))
         result.update(moves=[asdict(m) for m in moves], answers_error=error)

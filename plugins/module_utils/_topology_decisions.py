@@ -208,6 +208,23 @@ class Decommission:
     stop_sentinel: list  # hosts whose Sentinel stops
     down: list = field(default_factory=list)  # hosts that did not answer (all of them retiring, or an error)
     notes: list = field(default_factory=list)  # what the plan says besides the counts (hosts down, few Sentinels)
+    clusters: list = field(default_factory=list)  # ClusterRetirement per cluster with nodes on retiring hosts
+
+
+@dataclass(frozen=True)
+class ClusterRetirement:
+    """The nodes a cluster loses with the retiring hosts: ``drain`` (they answer: their slots move to the staying
+    primaries with ``ha.redis.cluster_rebalance``), ``forget`` (all of them: ``ha.redis.redis_cluster``), ``nodes``
+    the staying nodes in the modules' form, ``drain_nodes`` those plus the ones drained."""
+
+    name: str
+    replicas: int
+    nodes: list
+    drain_nodes: list
+    drain: list
+    forget: list
+    primaries_left: int
+    runner: str | None  # the staying host of the cluster that runs its one-off calls: the first that answered
 
 
 def plan_decommission(topo: Topology, hosts: Any, groups: Any, down: Any = ()) -> Decommission:
@@ -235,8 +252,10 @@ def plan_decommission(topo: Topology, hosts: Any, groups: Any, down: Any = ()) -
     if empty:
         errors.append("Group(s) %s would keep no data node: remove a group with redis_decommission_groups instead."
                       % ", ".join(empty))
-    if not left:
+    if not left and (kept or now):
         errors.append("No Sentinel would remain.")
+    retirements, cluster_errors = _cluster_retirements(topo, hosts, down)
+    errors += cluster_errors
     down_kept = [h for h in down if h not in hosts]
     if down_kept:
         errors.append("Hosts %s did not answer and are not being retired: every host that stays must answer (retire "
@@ -245,21 +264,55 @@ def plan_decommission(topo: Topology, hosts: Any, groups: Any, down: Any = ()) -
     if errors or not (hosts or groups):
         request_error = " ".join(["Nothing was changed. Set redis_decommission_hosts and/or redis_decommission_groups "
                                   "(got hosts %s, groups %s)." % (hosts, groups)] + errors)
-    served = {h: [g.name for g in topo.host_groups(h)] for h in dict.fromkeys(topo.data_hosts + topo.sentinel_hosts)}
+    served = {h: [i["name"] for i in topo.host_instances(h)]
+              for h in dict.fromkeys(topo.data_hosts + topo.sentinel_hosts)}
     return Decommission(
         hosts=hosts, groups=groups, sentinels_left=left, runner=(left or now or [None])[0], kept_groups=kept,
         group_hosts_left=hosts_left, quorum_left=quorum_left, request_error=request_error,
         refusals=_refusals(topo, now, left, quorum_left, kept, hosts_left, down),
         stop={h: names if h in hosts else [n for n in names if n in groups] for h, names in served.items()},
-        stop_sentinel=[h for h in now if h in hosts], down=down, notes=_notes(left, down))
+        stop_sentinel=[h for h in now if h in hosts], down=down, notes=_notes(left, down, bool(now), bool(retirements)),
+        clusters=retirements)
 
 
-def _notes(left: list, down: list) -> list[str]:
+def _cluster_retirements(topo: Topology, hosts: list, down: list) -> tuple:
+    """Per cluster with nodes on the retiring hosts: what to drain and forget, and the request errors (what stays
+    must keep 3 primaries, each with its replicas on other hosts)."""
+    retirements, errors = [], []
+    for cluster in topo.clusters:
+        going = [h for h in cluster.hosts if h in hosts]
+        if not going:
+            continue
+        staying = [h for h in cluster.hosts if h not in hosts]
+        nodes = [dict(host=topo.address_of(h), port=p, inventory_host=h) for h, p in cluster.nodes()]
+        kept = [n for n in nodes if n["inventory_host"] in staying]
+        leaving = [n for n in nodes if n["inventory_host"] in going]
+        live = [n for n in leaving if n["inventory_host"] not in down]
+        primaries_left = len(kept) // (cluster.replicas + 1)
+        if primaries_left < 3:
+            errors.append("Cluster %s would keep %d node(s) on %s, %d primaries with %d replica(s) each; expected at "
+                          "least 3 primaries: retire fewer hosts, or add hosts first."
+                          % (cluster.name, len(kept), ", ".join(staying) or "no host", primaries_left,
+                             cluster.replicas))
+        elif cluster.replicas and len(staying) < cluster.replicas + 1:
+            errors.append("Cluster %s would keep %d host(s) (%s); expected at least %d, so that each primary's %d "
+                          "replica(s) run on other hosts." % (cluster.name, len(staying), ", ".join(staying),
+                                                               cluster.replicas + 1, cluster.replicas))
+        retirements.append(ClusterRetirement(
+            name=cluster.name, replicas=cluster.replicas, nodes=kept, drain_nodes=kept + live,
+            drain=["%s:%d" % (n["host"], n["port"]) for n in live],
+            forget=["%s:%d" % (n["host"], n["port"]) for n in leaving], primaries_left=primaries_left,
+            runner=next((h for h in staying if h not in down), None)))
+    return retirements, errors
+
+
+def _notes(left: list, down: list, sentinels: bool = True, clusters: bool = False) -> list[str]:
     notes = []
     if down:
-        notes.append("Hosts that did not answer, retired from the memory of the Sentinels only: %s."
-                     % ", ".join(down))
-    if len(left) < 3:
+        memory = " and ".join((["the Sentinels"] if sentinels else []) + (["the cluster nodes"] if clusters else []))
+        notes.append("Hosts that did not answer, retired from the memory of %s only: %s."
+                     % (memory or "the others", ", ".join(down)))
+    if sentinels and len(left) < 3:
         notes.append("Only %d Sentinels remain: a failover now needs all of them. Add a replacement host (same name "
                      "or another) with site.yml as soon as you can." % len(left))
     return notes
@@ -271,6 +324,8 @@ def _refusals(topo: Topology, now: list, left: list, quorum_left: int, kept: lis
     only when fewer Sentinels remain than answer now, the replica rail only to a group with more than one live
     host now."""
     refusals = []
+    if not now:  # only Redis Clusters: no Sentinel to count
+        return refusals
     live_now = len([h for h in now if h not in down])
     if len(left) < 3 and len(left) < live_now:
         refusals.append("Only %d Sentinel(s) would remain (%s): at least 3 are needed so that losing one still leaves "

@@ -208,6 +208,50 @@ def test_decommission_guard_rails(hosts, kwargs, refusal):
     assert refusal in d.plan_decommission(five(**kwargs), hosts, "").refusals
 
 
+# --- decommission of Redis Cluster nodes ---------------------------------------------------------------------
+SHOP = {"name": "shop", "port": 7000, "instances": 2, "replicas": 1}
+FOUR = ["r1", "r2", "r3", "r4"]
+
+
+def shop_only(data=FOUR):
+    return inventory(data=data, sentinels=(), groups=(), clusters=[SHOP])
+
+
+def test_decommission_a_cluster_host_drains_and_forgets_its_nodes():
+    plan = d.plan_decommission(shop_only(), "r4", "")
+    assert plan.request_error == "" and plan.refusals == []
+    assert plan.stop["r4"] == ["shop-7000", "shop-7001"] and plan.stop["r1"] == []
+    assert plan.stop_sentinel == [] and plan.notes == []
+    (shop,) = plan.clusters
+    assert (shop.name, shop.replicas, shop.primaries_left, shop.runner) == ("shop", 1, 3, "r1")
+    assert shop.drain == shop.forget == ["10.0.0.4:7000", "10.0.0.4:7001"]
+    assert [n["inventory_host"] for n in shop.nodes] == ["r1", "r1", "r2", "r2", "r3", "r3"]
+    assert shop.drain_nodes == shop.nodes + [{"host": "10.0.0.4", "port": p, "inventory_host": "r4"}
+                                             for p in (7000, 7001)]
+
+
+def test_a_cluster_host_that_is_down_is_forgotten_not_drained():
+    (shop,) = d.plan_decommission(shop_only(), "r4", "", down=["r4"]).clusters
+    assert shop.drain == [] and shop.forget == ["10.0.0.4:7000", "10.0.0.4:7001"] and shop.drain_nodes == shop.nodes
+
+
+@pytest.mark.parametrize("data, hosts, error", [
+    (HOSTS, "r3", "Cluster shop would keep 4 node(s) on r1, r2, 2 primaries with 1 replica(s) each; expected at "
+                  "least 3 primaries: retire fewer hosts, or add hosts first."),
+])
+def test_a_cluster_keeps_three_primaries(data, hosts, error):
+    assert error in d.plan_decommission(shop_only(data), hosts, "").request_error
+
+
+def test_a_cluster_keeps_hosts_for_its_replicas():
+    topo = inventory(data=HOSTS, sentinels=(), groups=(), clusters=[dict(SHOP, instances=4, replicas=1)])
+    plan = d.plan_decommission(topo, "r3", "")
+    assert plan.request_error == ""  # 8 nodes on r1, r2: 4 primaries, replicas on the other host
+    topo = inventory(data=HOSTS, sentinels=(), groups=(), clusters=[dict(SHOP, instances=6, replicas=2)])
+    assert ("Cluster shop would keep 2 host(s) (r1, r2); expected at least 3, so that each primary's 2 replica(s) "
+            "run on other hosts." in d.plan_decommission(topo, "r3", "").request_error)
+
+
 def test_even_sentinels_allowed():
     assert d.plan_decommission(five(allow_even=True), "r5", "").refusals == []
 
