@@ -166,11 +166,29 @@ def judge_nodes(views, ref, expect):
                                expected="unique", seen=epoch))
     serving = [n for n in ref.nodes if n.is_primary and n.slots]
     wanted = expect.primaries if expect.primaries is not None else MIN_PRIMARIES
-    if (expect.primaries is not None and len(serving) != wanted) or len(serving) < MIN_PRIMARIES:
+    if len(serving) >= MIN_PRIMARIES and len(serving) + len(waiting_primaries(ref)) == wanted:
+        pass  # new primaries waiting for slots: a note (rebalance_notes), not a fault
+    elif (expect.primaries is not None and len(serving) != wanted) or len(serving) < MIN_PRIMARIES:
         problems.append(_f(None, "primary_count", "The cluster has %d primaries serving slots, expected %s%d."
                            % (len(serving), "" if expect.primaries is not None else "at least ", wanted),
                            expected=wanted, seen=len(serving)))
     return problems
+
+
+def waiting_primaries(ref):
+    """Members that are primaries without slots and without a failure flag: new nodes waiting for a rebalance."""
+    return [n for n in ref.nodes if n.is_primary and not n.slots and not any(f in BAD_FLAGS for f in n.flags)]
+
+
+def rebalance_notes(ref, expect):
+    """What the gate says but does not fail on: primaries without slots that make up the expected count."""
+    serving = [n for n in ref.nodes if n.is_primary and n.slots]
+    waiting = waiting_primaries(ref)
+    if not waiting or expect.primaries is None or len(serving) + len(waiting) != expect.primaries:
+        return []
+    return ["Primaries %s hold no slots yet (%d of %d primaries serve slots): move slots to them with "
+            "ha.redis.cluster_rebalance (site.yml -e redis_cluster_rebalance=true)."
+            % (", ".join(sorted(n.address for n in waiting)), len(serving), expect.primaries)]
 
 
 def judge_replicas(views, ref, expect):
@@ -229,16 +247,17 @@ def evaluate(views, expect):
     ref = reference_view(views)
     if ref is None:
         none = _f(None, "no_cluster", "No node answered CLUSTER NODES, expected a cluster.")
-        return dict(problems=problems or [none], reference=None, shards=[], report=[])
+        return dict(problems=problems or [none], reference=None, shards=[], report=[], notes=[])
     for judge in (judge_membership, judge_agreement, judge_slots):
         problems += judge(views, ref)
     problems += judge_nodes(views, ref, expect)
     problems += judge_replicas(views, ref, expect)
     found = shards(ref, views)
+    notes = rebalance_notes(ref, expect)
     report = ["%s: %d slots (%s), epoch %d, replicas %s" % (s["primary"], s["slots"], ranges_text(s["ranges"]),
                                                             s["config_epoch"], ", ".join(s["replicas"]) or "none")
-              for s in found]
-    return dict(problems=problems, reference=ref.address, shards=found, report=report)
+              for s in found] + ["NOTE: " + n for n in notes]
+    return dict(problems=problems, reference=ref.address, shards=found, report=report, notes=notes)
 
 
 def failure_message(problems, elapsed, attempts):

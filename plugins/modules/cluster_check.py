@@ -43,6 +43,8 @@ options:
   primaries:
     description:
       - How many primaries should serve slots. Default is at least 3.
+      - New primaries that wait for slots (members without slots and without a failure flag) make up the count:
+        the check passes and says so in RV(notes), since the cluster is healthy and only a rebalance is due.
     type: int
   max_lag_bytes:
     description:
@@ -143,11 +145,19 @@ reference:
   type: str
   sample: 10.0.0.11:6379
 report:
-  description: One line per primary.
+  description: One line per primary, then each of RV(notes) prefixed with C(NOTE:).
   returned: always
   type: list
   elements: str
   sample: ["10.0.0.11:6379: 5462 slots (0-5461), epoch 1, replicas 10.0.0.15:6379"]
+notes:
+  description: What is not a fault but needs an operator - primaries that hold no slots yet and make up the count
+    of O(primaries) (a rebalance is due).
+  returned: always
+  type: list
+  elements: str
+  sample: ["Primaries 10.0.0.17:6379 hold no slots yet (3 of 4 primaries serve slots): move slots to them with
+    ha.redis.cluster_rebalance (site.yml -e redis_cluster_rebalance=true)."]
 probe:
   description: The write probe (empty unless O(write_probe=true) and the checks passed), with C(ok),
     C(primaries) (how many were written), C(error); in check mode C(skipped) and C(reason).
@@ -254,7 +264,7 @@ def main():
         time.sleep(min(p["sleep"], deadline.remaining()))
     result = dict(changed=False, elapsed=deadline.elapsed(), attempts=attempts,
                   problems=[f.as_dict() for f in problems], shards=outcome["shards"],
-                  reference=outcome["reference"], report=outcome["report"], probe=probe)
+                  reference=outcome["reference"], report=outcome["report"], notes=outcome["notes"], probe=probe)
     if problems:
         module.fail_json(msg=failure_message(problems, deadline.elapsed(), attempts), **result)
     module.exit_json(**result)

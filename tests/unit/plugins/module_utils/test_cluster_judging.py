@@ -36,12 +36,13 @@ def text(me, lines=None):
 
 
 def view(name, lines=None, state="ok", offset=100, replica_offset=100, link="up", host=None):
-    address = LINES[name].split()[1].split("@")[0]
-    primary = "slave" not in LINES[name]
+    line = (lines or LINES)[name]
+    address = line.split()[1].split("@")[0]
+    primary = "slave" not in line
     replication = ({"role": "master", "master_repl_offset": offset} if primary else
                    {"role": "slave", "master_link_status": link, "slave_repl_offset": replica_offset})
-    return NodeView(address=address, inventory_host=host or HOSTS[name], reachable=True,
-                    info={"cluster_state": state, "cluster_known_nodes": "6"},
+    return NodeView(address=address, inventory_host=host or HOSTS.get(name, "d"), reachable=True,
+                    info={"cluster_state": state, "cluster_known_nodes": str(len(lines or LINES))},
                     nodes=parse_cluster_nodes(text(name, lines)), replication=replication)
 
 
@@ -104,6 +105,20 @@ def test_flags_epochs_and_primary_count():
     assert ("node_flags", "10.0.0.13:6379") in found
     assert ("config_epoch_duplicate", "10.0.0.12:6379, 10.0.0.13:6379") in found
     assert ("primary_count", None) in checks(healthy(), primaries=4)
+
+
+def test_a_new_primary_waiting_for_slots_is_a_note_not_a_fault():
+    lines = dict(LINES, p4="p4 10.0.0.17:6379@16379 master - 0 0 4 connected")
+    views = [view(n, lines) for n in lines]
+    outcome = evaluate(views, ClusterExpectations(replicas=1, primaries=4))
+    assert outcome["problems"] == []
+    assert outcome["notes"] == ["Primaries 10.0.0.17:6379 hold no slots yet (3 of 4 primaries serve slots): move slots "
+                                "to them with ha.redis.cluster_rebalance (site.yml -e redis_cluster_rebalance=true)."]
+    assert outcome["report"][-1] == "NOTE: " + outcome["notes"][0]
+    assert ("primary_count", None) in checks(views, primaries=5)
+    assert evaluate(views, ClusterExpectations(primaries=3))["notes"] == []
+    failing = dict(lines, p4="p4 10.0.0.17:6379@16379 master,fail - 0 0 4 connected")
+    assert ("primary_count", None) in checks([view(n, failing) for n in failing], primaries=4)
 
 
 def test_replica_count_same_host_link_and_lag():
