@@ -30,7 +30,8 @@ import sys
 import time
 from pathlib import Path
 
-import scale  # noqa: E402 - bench/ is on sys.path when bench.py runs
+import cluster_hosts  # noqa: E402 - bench/ is on sys.path when bench.py runs
+import scale  # noqa: E402
 import unplanned  # noqa: E402
 import yaml
 from redis.exceptions import RedisError
@@ -73,6 +74,9 @@ TARGETS = {
     "groups_deploy": "< 1 s of deploy per added group",
     "groups_rerun": "< 0.3 s of re-run per added group",
     "groups_gate": "gate < 0.1 s with 16 groups",
+    # issue 15
+    "cluster_create": "redis_cluster <= redis-cli --cluster create (3 hosts x 2 nodes)",
+    "cluster_rerun": "cluster re-run changed = 0",
 }
 
 RECAP_LINE = re.compile(
@@ -578,6 +582,7 @@ UNITS = {
     "upgrade_write_gap": "ms",
     "upgrade_lost_writes": "writes",
     "upgrade_module_pause": "ms",
+    "cluster_rerun_changed": "tasks",
     **unplanned.UNITS,
     **scale.UNITS,
 }
@@ -605,6 +610,11 @@ LABELS = [
     ("upgrade_write_gap_addr", "Rolling upgrade: longest write gap, GET-MASTER-ADDR-BY-NAME client"),
     ("upgrade_lost_writes", "Rolling upgrade: acknowledged writes lost"),
     ("upgrade_module_pause", "Rolling upgrade: longest write_pause_ms of the module's switchovers"),
+    ("cluster_deploy_3x2", "Redis Cluster: cold deploy, site.yml, 3 hosts x 2 nodes (no Sentinel group)"),
+    ("cluster_rerun_3x2", "Redis Cluster: re-run of site.yml, nothing to change"),
+    ("cluster_rerun_changed", "Redis Cluster: re-run changed tasks"),
+    ("cluster_create_module", "Redis Cluster: create 3 x 2 nodes until all agree, ha.redis.redis_cluster"),
+    ("cluster_create_redis_cli", "Redis Cluster: create 3 x 2 nodes until all agree, redis-cli --cluster create"),
     *unplanned.LABELS,
     *scale.LABELS,
 ]
@@ -826,6 +836,14 @@ def verdicts(summary):
         else:
             judge(key, None, "not measured")
     issue17_verdicts(summary, med, judge)
+    if "cluster_create_module" in med and "cluster_create_redis_cli" in med:
+        ratio = med["cluster_create_module"] / med["cluster_create_redis_cli"]
+        judge("cluster_create", ratio <= 1, "module / redis-cli = %.2f (%.2f s / %.2f s)"
+              % (ratio, med["cluster_create_module"], med["cluster_create_redis_cli"]))
+    else:
+        judge("cluster_create", None, "not measured")
+    changed = summary.get("cluster_rerun_changed", {}).get("max")
+    judge("cluster_rerun", None if changed is None else changed == 0, "max changed %s" % changed)
     return out
 
 
@@ -873,6 +891,8 @@ def part_of(key):
         return "floorn"
     if key.startswith("ctl_"):
         return "controller"
+    if key.startswith("cluster"):
+        return "cluster"
     if key.startswith("floor"):
         return "floor"
     if key.endswith(("_5", "_9")):
@@ -982,12 +1002,15 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (median, min, max); default 3")
     parser.add_argument("--quick", action="store_true", help="one run of the 3-host figures only (smoke test)")
-    parser.add_argument("--only", default="floor,three,sizes,upgrade,faults",
+    parser.add_argument("--only", default="floor,three,sizes,upgrade,faults,cluster",
                         help="comma list of parts: floor, three (deploy/re-run/verify/switchover on 3 hosts), "
-                             "sizes (5 and 9 hosts), upgrade, faults (killed and partitioned primary); not by "
+                             "sizes (5 and 9 hosts), upgrade, faults (killed and partitioned primary), cluster "
+                             "(Redis Cluster of 3 hosts x 2 nodes: deploy, re-run, create vs redis-cli); not by "
                              "default: floorn (parallel floor vs deploy, --floor-sizes), groups (3 hosts with 1, "
                              "4 and 16 primary groups), controller (re-run A/B of strategies)")
     parser.add_argument("--partial", help="append every sample to this JSON-lines file as it is measured")
+    parser.add_argument("--cluster-pairs", type=int, default=3,
+                        help="interleaved creates per tool and run of the cluster part (default 3)")
     parser.add_argument("--floor-sizes", default="3,9", help="host counts of the floorn part (default 3,9)")
     parser.add_argument("--timeout", type=int, default=900, help="bound of one step, seconds (default 900)")
     parser.add_argument("--no-warmup", dest="warmup", action="store_false",
@@ -1005,7 +1028,8 @@ def parse_args(argv):
         args.partial = str(Path(args.partial).resolve())
         Path(args.partial).parent.mkdir(parents=True, exist_ok=True)
     args.parts = {p.strip() for p in args.only.split(",") if p.strip()}
-    unknown = args.parts - {"floor", "three", "sizes", "upgrade", "faults", "floorn", "groups", "controller"}
+    unknown = args.parts - {"floor", "three", "sizes", "upgrade", "faults", "cluster", "floorn", "groups",
+                            "controller"}
     if unknown:
         parser.error("unknown --only part(s): %s" % ", ".join(sorted(unknown)))
     if args.quick:
@@ -1067,6 +1091,8 @@ def main(argv=None):
                 upgrade_run(run, res, args)
             if "faults" in args.parts:
                 faults_lab_run(run, res, args)
+            if "cluster" in args.parts:
+                cluster_hosts.cluster_run(sys.modules[__name__], run, res, args)
             if "floorn" in args.parts:
                 for size in [int(n) for n in args.floor_sizes.split(",")]:
                     scale.floor_vs_deploy_run(sys.modules[__name__], size, run, res, args)
