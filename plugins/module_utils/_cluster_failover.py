@@ -32,6 +32,12 @@ from ansible_collections.ha.redis.plugins.module_utils._connection import (
 )
 
 MODES = ("default", "force")
+# Redis gives up a manual failover after 5 s (CLUSTER_MF_TIMEOUT); the primary's clients wait that long. A replica
+# that won an election less than 4 x cluster-node-timeout ago does not hold a new one (it reuses the old, stale
+# election and is turned back into a replica; Redis 7.0, fixed in Valkey 8.1). Such a failover is asked for once more,
+# when the replica holds a new election again: not before 6 s, and 4 x cluster-node-timeout after the first command.
+RESEND_AFTER = 6.0
+DEFAULT_NODE_TIMEOUT_MS = 15000
 # Flags that keep a replica from taking over (``nofailover`` does not: it blocks only automatic failovers).
 UNFIT_FLAGS = ("fail", "fail?", "handshake", "noaddr")
 
@@ -266,6 +272,29 @@ def predicted_membership(before, steps):
     return after
 
 
+def resend_delay(node_timeout_ms):
+    """Seconds after a failed CLUSTER FAILOVER until the replica holds a new election (Redis' auth retry time)."""
+    auth_timeout = max(2 * (node_timeout_ms or DEFAULT_NODE_TIMEOUT_MS), 2000)
+    return max(RESEND_AFTER, 2 * auth_timeout / 1000.0 + 0.5)
+
+
+def node_timeout_ms(op, address):
+    """The node's cluster-node-timeout (ms), or None when CONFIG GET is not allowed."""
+    try:
+        reply = op.client(address).execute_command("CONFIG", "GET", "cluster-node-timeout")
+    except Exception:  # noqa: BLE001 - a renamed or forbidden CONFIG: the default is assumed
+        return None
+    values = list(reply.values()) if isinstance(reply, dict) else list(reply or [])[1:]
+    return to_int(values[0]) if values else None
+
+
+def should_resend(views, step):
+    """The replica answers and still replicates the old primary: the failover asked for did not happen."""
+    view = next((v for v in views if v.reachable and v.id == step.replica_id), None)
+    me = view.me if view is not None else None
+    return me is not None and not me.is_primary and me.primary_id == step.primary_id
+
+
 def _still_fit(views, step, away, mode, order):
     """Re-check a planned step on fresh views, just before its command (an earlier failover took time)."""
     ref = reference_view(views)
@@ -279,6 +308,13 @@ def _still_fit(views, step, away, mode, order):
     if not candidate.eligible:
         return "%s: %s" % (step.replica, ", ".join(candidate.reasons))
     return None
+
+
+def _wait_step(declared, settings, step, mode, deadline, until, sleep):
+    """Wait until ``step`` is done, ``deadline`` passes or monotonic time ``until`` (None: no limit): (done, views)."""
+    left = deadline.remaining() if until is None else min(deadline.remaining(), max(0.0, until - time.monotonic()))
+    return wait_for(declared, settings, Deadline(left), lambda found: not failover_problems(found, step, mode),
+                    sleep=sleep)
 
 
 def move_primaries(declared, views, op, settings, away, mode="default", timeout=30.0, sleep=0.05):
@@ -297,7 +333,7 @@ def move_primaries(declared, views, op, settings, away, mode="default", timeout=
             if unfit:
                 raise HaRedisError("Replica %s cannot take over primary %s any more (%s), expected it still fit after "
                                    "the earlier failovers." % (step.replica, step.primary, unfit), failovers=done)
-        started = time.monotonic()
+        started, deadline = time.monotonic(), Deadline(timeout)
         try:
             op.run(step.replica, *command)
         except HaRedisError as exc:
@@ -305,14 +341,29 @@ def move_primaries(declared, views, op, settings, away, mode="default", timeout=
         if op.check_mode:
             done.append(dict(primary=step.primary, replica=step.replica, slots=step.slots, elapsed=None))
             continue
-        ok, last = wait_for(declared, settings, Deadline(timeout), lambda found, s=step: not failover_problems(
-            found, s, mode), sleep=sleep)
+        sent, delay = 1, None
+        ok, last = _wait_step(declared, settings, step, mode, deadline, started + RESEND_AFTER, sleep)
+        if not ok and not deadline.expired() and should_resend(last, step):
+            delay = resend_delay(node_timeout_ms(op, step.replica))
+            ok, last = _wait_step(declared, settings, step, mode, deadline, started + delay, sleep)
+            if not ok and not deadline.expired() and should_resend(last, step):
+                try:
+                    op.run(step.replica, *command)
+                except HaRedisError as exc:
+                    raise HaRedisError(str(exc), failovers=done) from exc
+                sent += 1
+        if not ok:
+            ok, last = _wait_step(declared, settings, step, mode, deadline, None, sleep)
         if not ok:
             problems = failover_problems(last, step, mode)
-            text = ("Replica %s did not take over primary %s within %gs of %s, expected every node to see it as the "
-                    "primary of the %d slots: %s.")
-            raise HaRedisError(text % (step.replica, step.primary, timeout, " ".join(command), step.slots,
-                                       "; ".join(problems[:4])), failovers=done, waiting_for=problems)
+            text = ("Replica %s did not take over primary %s within %gs of %s (sent %d times), expected every node to "
+                    "see it as the primary of the %d slots: %s.")
+            hint = ""
+            if sent == 1 and delay is not None and delay > timeout:
+                hint = (" Redis does not hold a new election on a replica that won one less than 4 x "
+                        "cluster-node-timeout ago; a timeout above %.0fs asks it again once it does." % delay)
+            raise HaRedisError(text % (step.replica, step.primary, timeout, " ".join(command), sent, step.slots,
+                                       "; ".join(problems[:4])) + hint, failovers=done, waiting_for=problems)
         done.append(dict(primary=step.primary, replica=step.replica, slots=step.slots,
                          elapsed=round(time.monotonic() - started, 3)))
     return steps, done

@@ -208,3 +208,36 @@ def test_force_moves_a_primary_that_is_down(lab):
                what="the old primary to rejoin as a replica")
     lab.wait_ok()
     assert not check(lab).get("failed")
+
+
+def link_up(node):
+    return node.client().info("replication").get("master_link_status") == "up"
+
+
+def test_back_and_forth_a_replica_that_just_won_an_election_takes_over_again(lab):
+    """A rolling upgrade can ask a node to take over again soon after it last did. Redis 7.0 then ignores the first
+    CLUSTER FAILOVER (a stale election, see RESEND_AFTER in the module_util); the module asks again."""
+    [primary] = serving(lab, "a")
+    writer = ClusterWriter(lab).start()
+    try:
+        first = run(lab, away_from=["a"])
+        [(old, new)] = [(f["primary"], f["replica"]) for f in first["failovers"]]
+        assert old == primary, first
+        other = lab.hosts[[n.address for n in lab.nodes].index(new)]
+        wait_until(lambda: link_up(lab.node_at(primary)), timeout=20, what="the old primary's link")
+        second = run(lab, away_from=[other])
+        assert (new, primary) in [(f["primary"], f["replica"]) for f in second["failovers"]], second
+        lab.wait_ok()
+        wait_until(lambda: link_up(lab.node_at(new)), timeout=20, what="the link of %s" % new)
+        third = run(lab, away_from=["a"], timeout=30)
+    finally:
+        summary = writer.stop()
+    assert not third.get("failed"), third.get("msg")
+    assert (primary, new) in [(f["primary"], f["replica"]) for f in third["failovers"]], third
+    sent = sum(1 for c in third["commands"] if c.startswith(new + ":"))
+    print("\nFIGURES back_and_forth sent=%d elapsed=%s longest_write_gap_ms=%s errors=%d"
+          % (sent, [f["elapsed"] for f in third["failovers"]], summary["longest_write_gap_ms"], summary["errors"]))
+    code, read_back = writer.check()
+    assert code == 0 and read_back["lost"] == 0, read_back
+    lab.wait_ok()
+    assert not check(lab).get("failed")

@@ -14,6 +14,8 @@ from ansible_collections.ha.redis.plugins.module_utils._cluster_failover import 
     plan_failovers,
     predicted_membership,
     replica_candidates,
+    resend_delay,
+    should_resend,
 )
 from ansible_collections.ha.redis.plugins.module_utils._cluster_model import (
     DeclaredNode,
@@ -170,3 +172,15 @@ def test_predicted_membership_swaps_the_roles():
     assert predicted_membership(before, [STEP]) == {
         "10.0.0.11:6379": "replica of 10.0.0.14:6379", "10.0.0.14:6379": "primary (5461 slots)",
         "10.0.0.15:6379": "replica of 10.0.0.14:6379", "10.0.0.12:6379": "primary (5462 slots)"}
+
+
+def test_a_failover_that_did_not_happen_is_asked_again_when_the_replica_can_hold_an_election():
+    # Redis' auth retry time: 2 x max(2 x cluster-node-timeout, 2 s), plus a margin; never before 6 s.
+    assert resend_delay(1500) == 6.5
+    assert resend_delay(15000) == 60.5
+    assert resend_delay(None) == 60.5
+    assert resend_delay(100) == 6.0
+    # Asked again only while the replica answers and still replicates the old primary.
+    assert should_resend(views(), STEP)
+    assert not should_resend(views(lines=swapped(LINES, "p1", "r1a")), STEP)
+    assert not should_resend(views(down=("r1a",)), STEP)
