@@ -182,6 +182,11 @@ def test_a_primary_whose_only_replica_is_on_an_away_host_is_refused_before_any_c
     assert result["commands"] == [] and result["failovers"] == []
     assert result["refused"][0]["primary"] == primary
     assert failovers_sent(lab) == 0 and roles(lab) == mapping
+    # The inventory says the replica runs on the primary's own host: moving away from that host is refused too.
+    lab.hosts[[n.address for n in lab.nodes].index(replica)] = "a"
+    same = run(lab, away_from=["a"])
+    assert same.get("failed") and same["msg"].startswith("Primary %s on host a (" % primary), same["msg"]
+    assert same["commands"] == [] and failovers_sent(lab) == 0 and roles(lab) == mapping
     bad = run(lab, away_from=["d"])
     assert bad.get("failed") and bad["msg"].startswith("Option away_from names d, expected an inventory host")
 
