@@ -240,8 +240,9 @@ def test_back_and_forth_a_replica_that_just_won_an_election_takes_over_again(lab
     assert not third.get("failed"), third.get("msg")
     assert (primary, new) in [(f["primary"], f["replica"]) for f in third["failovers"]], third
     sent = sum(1 for c in third["commands"] if c.startswith(new + ":"))
-    print("\nFIGURES back_and_forth sent=%d elapsed=%s longest_write_gap_ms=%s errors=%d"
-          % (sent, [f["elapsed"] for f in third["failovers"]], summary["longest_write_gap_ms"], summary["errors"]))
+    print("\nFIGURES back_and_forth sent=%d elapsed=%s longest_write_gap_ms=%s errors=%d %s"
+          % (sent, [f["elapsed"] for f in third["failovers"]], summary["longest_write_gap_ms"], summary["errors"],
+             sorted({e["error"].split(":")[0] for e in summary["error_samples"]})))
     code, read_back = writer.check()
     assert code == 0 and read_back["lost"] == 0, read_back
     lab.wait_ok()

@@ -25,7 +25,10 @@ import time
 
 from redis.cluster import ClusterNode, RedisCluster
 from redis.crc import key_slot
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
+
+# redis-py's cluster client raises RedisClusterException (not a RedisError) when no startup node gives a slot map.
+FAILURES = (RedisError, RedisClusterException, OSError)
 
 CHECK_BATCH = 500
 
@@ -85,13 +88,13 @@ def write(args):
                 client = cluster_client(args)
             if client.set(key, str(n)) is not True:
                 raise RedisError("SET %s was not answered OK" % key)
-        except (RedisError, OSError) as exc:
+        except FAILURES as exc:
             errors.append({"n": n, "at": round(time.time() - started, 3),
                            "error": ("%s: %s" % (type(exc).__name__, exc))[:200]})
             if client is not None:
                 try:
                     client.close()
-                except (RedisError, OSError):
+                except FAILURES:
                     pass
             client = None
         else:
