@@ -47,7 +47,7 @@ MODULES = sorted(name[:-3] for name in os.listdir(REPO / "plugins" / "modules") 
 DATA_NODE_MODULES = {"redis_config", "redis_replication"}
 SENTINEL_NODE_MODULES = {"sentinel_monitor", "sentinel_reset"}
 # Redis Cluster modules: their examples describe six nodes 10.0.0.11-16:6379 on hosts redis-1, -2, -3 (twice each).
-CLUSTER_MODULES = {"cluster_check", "cluster_info", "cluster_rebalance", "redis_cluster"}
+CLUSTER_MODULES = {"cluster_check", "cluster_failover", "cluster_info", "cluster_rebalance", "redis_cluster"}
 # Variables that exist only inside the roles: an example that uses one cannot run in a playbook of one's own.
 ROLE_ONLY = ("redis_address",)
 

@@ -12,9 +12,15 @@ from __future__ import annotations
 import pytest
 import yaml
 from ansible_collections.ha.redis.plugins.doc_fragments.connection import ModuleDocFragment
-from ansible_collections.ha.redis.plugins.modules import cluster_check, cluster_info, cluster_rebalance, redis_cluster
+from ansible_collections.ha.redis.plugins.modules import (
+    cluster_check,
+    cluster_failover,
+    cluster_info,
+    cluster_rebalance,
+    redis_cluster,
+)
 
-MODULES = [cluster_check, cluster_info, cluster_rebalance, redis_cluster]
+MODULES = [cluster_check, cluster_failover, cluster_info, cluster_rebalance, redis_cluster]
 
 
 def documented_options(module):
