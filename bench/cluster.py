@@ -103,8 +103,12 @@ def rebalance_once(workdir, tool, keys):
     try:
         assert run_module_direct("redis_cluster", dict(nodes=lab.declared(), replicas=1), workdir)["created"]
         lab.wait_ok()
-        new = lab.add_node("d")
-        assert run_module_direct("redis_cluster", dict(nodes=lab.declared(), replicas=1), workdir)["rebalance_needed"]
+        # A fourth host with two nodes: one new empty primary, one replica (seven nodes would give three seats).
+        lab.add_node("d")
+        lab.add_node("d")
+        grown = run_module_direct("redis_cluster", dict(nodes=lab.declared(), replicas=1), workdir)
+        assert grown["rebalance_needed"], grown
+        new = lab.node_at(grown["empty_primaries"][0])
         lab.wait_ok()
         load(lab, keys)
         writer = Writer(lab)
