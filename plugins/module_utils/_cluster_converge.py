@@ -336,7 +336,8 @@ def rebalance(declared, op, settings, drain=(), threshold=2.0, batch_size=100, t
             drain_ids.add(node.id)
     order = [n.address for n in declared]
     primaries.sort(key=lambda n: (order.index(n.address) if n.address in order else len(order), n.address))
-    owned = {n.id: ranges_to_slots(n.slots) for n in primaries}
+    # A primary named in drain that holds no slot gets none (an empty primary that is to leave, a repeated drain).
+    owned = {n.id: ranges_to_slots(n.slots) for n in primaries if n.slots or n.address not in drain}
     id_weights = {n.id: weights[n.address] for n in primaries if weights and n.address in weights}
     moves = rebalance_moves(owned, drain_ids, id_weights or None, threshold)
     planned = len(moves)

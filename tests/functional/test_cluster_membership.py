@@ -164,3 +164,22 @@ def test_a_killed_node_is_forgotten(lab):
     check(lab, old, 3)
     again = run(lab, old, forget=[extra.address])
     assert again["changed"] is False and again["forgotten"] == [], again
+
+
+def test_a_host_that_joined_and_got_no_slots_leaves_again(lab):
+    # The EXAMPLES flow: grow by a fourth host, drain it (its empty primary gets no slots: nothing moves), forget.
+    old = list(lab.nodes)
+    d1, d2 = lab.add_node("d"), lab.add_node("d")
+    grown = run(lab, lab.nodes)
+    assert grown["empty_primaries"] == [d1.address], grown
+    lab.wait_ok()
+    drained = run_module_direct("cluster_rebalance", dict(nodes=lab.declared(), drain=[d1.address, d2.address]),
+                                lab.tmp)
+    assert drained["changed"] is False and drained["slots_moved"] == 0, drained
+    shrunk = run(lab, old, forget=[d1.address, d2.address])
+    assert sorted(shrunk["forgotten"]) == sorted([d1.address, d2.address]) and not shrunk.get("failed"), shrunk
+    # The replica that had moved to d1 comes back to a staying primary.
+    assert list(shrunk["replicas_moved"]) == list(grown["replicas_moved"])
+    lab.wait_ok(nodes=old)
+    assert_placed(lab, old, 3)
+    check(lab, old, 3)
