@@ -7,8 +7,9 @@ identical sets of ``redis-server --cluster-enabled yes`` processes (tests/functi
   ``redis_cluster`` (run as Ansible runs it, one Python process) vs ``redis-cli --cluster create
   --cluster-replicas 1``; wall time until the tool returns, and until every node says cluster_state:ok with one
   configuration.
-* rebalance: the same cluster holding ``--keys`` keys plus one new empty primary, rebalanced by
-  ``cluster_rebalance`` vs ``redis-cli --cluster rebalance --cluster-use-empty-masters``; slots/s and keys/s,
+* rebalance: the same cluster holding ``--keys`` keys plus a fourth host with two nodes (one new empty primary,
+  one replica), rebalanced by ``cluster_rebalance`` vs ``redis-cli --cluster rebalance
+  --cluster-use-empty-masters``; slots/s and keys/s,
   the longest gap between two acknowledged writes of a RedisCluster client writing throughout, and the
   acknowledged writes lost.
 
