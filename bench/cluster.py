@@ -7,8 +7,9 @@ identical sets of ``redis-server --cluster-enabled yes`` processes (tests/functi
   ``redis_cluster`` (run as Ansible runs it, one Python process) vs ``redis-cli --cluster create
   --cluster-replicas 1``; wall time until the tool returns, and until every node says cluster_state:ok with one
   configuration.
-* rebalance: the same cluster holding ``--keys`` keys plus one new empty primary, rebalanced by
-  ``cluster_rebalance`` vs ``redis-cli --cluster rebalance --cluster-use-empty-masters``; slots/s and keys/s,
+* rebalance: the same cluster holding ``--keys`` keys plus a fourth host with two nodes (one new empty primary,
+  one replica), rebalanced by ``cluster_rebalance`` vs ``redis-cli --cluster rebalance
+  --cluster-use-empty-masters``; slots/s and keys/s,
   the longest gap between two acknowledged writes of a RedisCluster client writing throughout, and the
   acknowledged writes lost.
 
@@ -103,8 +104,12 @@ def rebalance_once(workdir, tool, keys):
     try:
         assert run_module_direct("redis_cluster", dict(nodes=lab.declared(), replicas=1), workdir)["created"]
         lab.wait_ok()
-        new = lab.add_node("d")
-        assert run_module_direct("redis_cluster", dict(nodes=lab.declared(), replicas=1), workdir)["rebalance_needed"]
+        # A fourth host with two nodes: one new empty primary, one replica (seven nodes would give three seats).
+        lab.add_node("d")
+        lab.add_node("d")
+        grown = run_module_direct("redis_cluster", dict(nodes=lab.declared(), replicas=1), workdir)
+        assert grown["rebalance_needed"], grown
+        new = lab.node_at(grown["empty_primaries"][0])
         lab.wait_ok()
         load(lab, keys)
         writer = Writer(lab)

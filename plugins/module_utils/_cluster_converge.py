@@ -19,7 +19,7 @@ from ansible_collections.ha.redis.plugins.module_utils._cluster_model import (
 )
 from ansible_collections.ha.redis.plugins.module_utils._cluster_ops import collect, open_slot_moves, wait_for
 from ansible_collections.ha.redis.plugins.module_utils._cluster_plan import (
-    attach_replicas,
+    membership_plan,
     placement,
     rebalance_moves,
 )
@@ -53,8 +53,28 @@ def membership(views):
     return result
 
 
-def find_cluster(views):
+def leaving_membership(views, leaving):
+    """{address: role as the members see it, or 'not a member'} for the addresses of option forget."""
+    joined = [v for v in views if v.reachable and not v.is_empty()]
+    ref = reference_view(joined) if joined else None
+    entries = {n.address: n for n in ref.nodes} if ref else {}
+    addresses = {n.id: n.address for n in ref.nodes} if ref else {}
+    result = {}
+    for address in leaving:
+        entry = entries.get(address)
+        if entry is None:
+            result[address] = "not a member"
+        elif entry.is_primary:
+            result[address] = "primary (%d slots)" % entry.slot_count()
+        else:
+            result[address] = "replica of %s" % addresses.get(entry.primary_id, entry.primary_id)
+    return result
+
+
+def find_cluster(views, leaving=()):
     """The views of the one existing cluster among the declared nodes (ids) and the empty ones.
+
+    ``leaving`` (addresses of option forget) count as declared when judging whose cluster it is.
 
     Raises HaRedisError when declared nodes belong to two clusters, or when the only cluster found is mostly made
     of undeclared nodes (a node of another cluster given by mistake).
@@ -85,10 +105,11 @@ def find_cluster(views):
         return [], list(views)
     members = clusters[0]
     known = members[0].known_ids()
-    if len([i for i in known if i in by_id]) * 2 <= len(known):
-        raise HaRedisError("Node %s belongs to a cluster of %d nodes of which only %d are in option nodes, expected "
-                           "a cluster of declared nodes (a node of another cluster?)."
-                           % (members[0].address, len(known), len([i for i in known if i in by_id])))
+    ours = [n.id for n in members[0].nodes if n.id in known and (n.id in by_id or n.address in leaving)]
+    if len(ours) * 2 <= len(known):
+        raise HaRedisError("Node %s belongs to a cluster of %d nodes of which only %d are in option nodes or forget, "
+                           "expected a cluster of declared nodes (a node of another cluster?)."
+                           % (members[0].address, len(known), len(ours)))
     return members, [v for v in views if v.is_empty() and v not in members]
 
 
@@ -131,10 +152,46 @@ def create(declared, views, replicas, op, settings, deadline):
     return plan, dict(plan.replicas)
 
 
-def converge(declared, views, members, empty, replicas, op, settings, deadline):
-    """Meet new empty nodes and attach them as replicas where a primary lacks some. Returns (met, attached)."""
+def leaving_nodes(members, leaving_views, leaving):
+    """{address: [ids]} for each address of option forget, the ids the staying members know it by (and its own
+    id, when it answers and knows one of the members). Raises HaRedisError, before any change, for a leaving node
+    that still serves slots."""
+    member_ids = set().union(*(v.known_ids() for v in members)) if members else set()
+    own = {v.address: v for v in leaving_views}
+    result = {}
+    for address in leaving:
+        ids = []
+        for view in members:
+            for entry in view.nodes:
+                if entry.address == address and not entry.myself and entry.id not in ids:
+                    ids.append(entry.id)
+                    if entry.slots:
+                        raise HaRedisError("Node %s in option forget still serves %d slots, expected a node without "
+                                           "slots: drain it first with ha.redis.cluster_rebalance (drain)."
+                                           % (address, entry.slot_count()))
+        view = own.get(address)
+        if view is not None and view.id and view.id not in ids and (view.known_ids() - {view.id}) & member_ids:
+            ids.append(view.id)
+        result[address] = ids
+    return result
+
+
+def _links_up(addresses):
+    def ready(views):
+        by_address = {v.address: v for v in views}
+        return _settled(views) and all(by_address[a].replication.get("master_link_status") == "up"
+                                       for a in addresses)
+    return ready
+
+
+def converge(declared, views, members, empty, replicas, op, settings, deadline, leaving=(), leaving_views=()):
+    """Meet new empty nodes, place primaries and replicas (``membership_plan``), then forget the leaving nodes.
+
+    Returns (met, plan, forgotten addresses).
+    """
     hosts = {n.address: n.inventory_host for n in declared}
     inside = {v.address for v in members}
+    leaving_ids = leaving_nodes(members, leaving_views, leaving)
 
     def members_settled(found):
         return _settled([v for v in found if v.address in inside])
@@ -146,8 +203,25 @@ def converge(declared, views, members, empty, replicas, op, settings, deadline):
             raise HaRedisError("The members %s do not agree on slots, nodes and roles with cluster_state ok, expected "
                                "a settled cluster before changing its membership." % ", ".join(sorted(inside)))
         members = [v for v in views if v.address in inside]
+        leaving_ids = leaving_nodes(members, leaving_views, leaving)
     ref = reference_view(members)
+    order = [n.address for n in declared]
+    rank = {a: i for i, a in enumerate(order)}
+    gone = {i for ids in leaving_ids.values() for i in ids}
+    address_of = {n.id: n.address for n in ref.nodes}
+    stay = [n for n in ref.nodes if n.id not in gone]
+    serving = [n.address for n in sorted((n for n in stay if n.is_primary and n.slots),
+                                         key=lambda n: (rank.get(n.address, len(order)), n.address))]
+    empty_members = [v.address for v in members if v.me.is_primary and not v.me.slots and v.id not in gone]
+    replica_of = {v.address: address_of.get(v.me.primary_id, v.me.primary_id) for v in members
+                  if not v.me.is_primary and v.id not in gone}
     met = [v.address for v in empty]
+    plan = membership_plan(len(declared), serving, empty_members, replica_of, met, hosts, replicas)
+    forgetting = {a: ids for a, ids in leaving_ids.items() if ids}
+    if plan.stranded and forgetting:
+        raise HaRedisError("Replica %s of a leaving node cannot move to a primary on another inventory host, "
+                           "expected a staying primary to take it before the node is forgotten." % plan.stranded[0])
+
     contact = members[0].address
     for address in met:
         op.meet(contact, address)
@@ -157,26 +231,54 @@ def converge(declared, views, members, empty, replicas, op, settings, deadline):
             raise HaRedisError("The nodes %s did not join the cluster within the timeout after CLUSTER MEET, expected "
                                "every node to know them." % ", ".join(met))
     ids = {v.address: v.id for v in views}
-    order = [n.address for n in declared]
-    serving = sorted((n for n in ref.nodes if n.is_primary and n.slots), key=lambda n: (
-        order.index(n.address) if n.address in order else len(order), n.address))
-    counts = {n.address: sum(1 for r in ref.nodes if r.primary_id == n.id and not r.is_primary) for n in serving}
-    served = {n.id for n in serving}
-    has_replicas = {r.primary_id for r in ref.nodes if not r.is_primary}
-    idle = [v.address for v in members if v.me.is_primary and not v.me.slots and v.id not in has_replicas
-            and v.id not in served]
-    candidates = [a for a in order if a in met or a in idle]
-    attached = attach_replicas(candidates, [n.address for n in serving], counts, hosts, replicas)
     by_address = {n.address: n.id for n in ref.nodes}
-    for replica, primary in attached.items():
+    for replica, primary in plan.attached.items():
         op.replicate(replica, by_address.get(primary) or ids.get(primary))
-    if attached and not op.check_mode:
+    if plan.attached and not op.check_mode:
+        # Before an existing replica moves away from a primary, the new one must hold the primary's data.
+        ready = _links_up(list(plan.attached) if plan.moved else [])
+        ok, _views = wait_for(declared, settings, deadline, ready)
+        if not ok:
+            raise HaRedisError("The cluster did not settle (cluster_state ok, one slot map, replicas in sync) within "
+                               "the timeout after attaching replicas %s." % ", ".join(plan.attached))
+    for replica, primary in plan.moved.items():
+        op.replicate(replica, by_address.get(primary) or ids.get(primary))
+    if plan.moved and not op.check_mode:
         ok, _views = wait_for(declared, settings, deadline, _settled)
         if not ok:
-            raise HaRedisError("The cluster did not settle (cluster_state ok, one slot map) within the timeout after "
-                               "attaching replicas %s." % ", ".join(attached))
-    empty_primaries = [a for a in candidates if a not in attached]
-    return met, attached, empty_primaries
+            raise HaRedisError("The cluster did not settle within the timeout after moving replicas %s."
+                               % ", ".join(plan.moved))
+    forgotten = forget(declared, leaving_views, forgetting, ref.known_ids() - gone, op, settings, deadline)
+    return met, plan, forgotten
+
+
+def forget(declared, leaving_views, forgetting, member_ids, op, settings, deadline):
+    """Every staying node forgets the leaving nodes (all at once per node id), then each leaving node that answers
+    is reset (CLUSTER RESET HARD: it forgets the cluster and takes a new id, so nothing it says can bring the old
+    id back once the 60 s ban of CLUSTER FORGET ends). Waits until no staying node lists them. Returns the
+    addresses forgotten."""
+    if not forgetting:
+        return []
+    staying = [n.address for n in declared]
+    for _address, ids in forgetting.items():
+        for node_id in ids:
+            op.forget_everywhere(staying, node_id)
+    own = {v.address: v for v in leaving_views}
+    for address in forgetting:
+        view = own.get(address)
+        # Only a node that still knows a member: a node given by mistake, of another cluster, is left alone.
+        if view is not None and view.reachable and view.id and (view.known_ids() - {view.id}) & member_ids:
+            op.reset_hard(address)
+    if not op.check_mode:
+        gone = {i for ids in forgetting.values() for i in ids}
+
+        def done(views):
+            return _settled(views) and not any(gone & v.known_ids() for v in views)
+        ok, _views = wait_for(declared, settings, deadline, done)
+        if not ok:
+            raise HaRedisError("The staying nodes still list %s or did not settle within the timeout after CLUSTER "
+                               "FORGET, expected none to know them." % ", ".join(forgetting))
+    return list(forgetting)
 
 
 def steps(moves, owning=(), size=SLOTS_PER_STEP):
@@ -234,7 +336,8 @@ def rebalance(declared, op, settings, drain=(), threshold=2.0, batch_size=100, t
             drain_ids.add(node.id)
     order = [n.address for n in declared]
     primaries.sort(key=lambda n: (order.index(n.address) if n.address in order else len(order), n.address))
-    owned = {n.id: ranges_to_slots(n.slots) for n in primaries}
+    # A primary named in drain that holds no slot gets none (an empty primary that is to leave, a repeated drain).
+    owned = {n.id: ranges_to_slots(n.slots) for n in primaries if n.slots or n.address not in drain}
     id_weights = {n.id: weights[n.address] for n in primaries if weights and n.address in weights}
     moves = rebalance_moves(owned, drain_ids, id_weights or None, threshold)
     planned = len(moves)

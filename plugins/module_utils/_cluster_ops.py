@@ -162,6 +162,29 @@ class Operator:
     def replicate(self, address, primary_id):
         self.run(address, "CLUSTER", "REPLICATE", primary_id)
 
+    def forget_everywhere(self, addresses, node_id):
+        """CLUSTER FORGET ``node_id`` on every node of ``addresses`` at once: each node bans the id for 60 s, so
+        the nodes told first cannot learn it again by gossip from the ones not told yet. A node that does not know
+        the id any more is fine (a resumed run)."""
+        for address in addresses:
+            self.commands.append("%s: CLUSTER FORGET %s" % (address, node_id))
+        if self.check_mode:
+            return
+
+        def send(address):
+            try:
+                self.client(address).execute_command("CLUSTER", "FORGET", node_id)
+            except Exception as exc:  # noqa: BLE001 - an unknown id was forgotten already
+                if "unknown node" not in str(exc).lower():
+                    raise
+        for address, (_result, error) in zip(addresses, run_parallel(send, addresses)):
+            if error is not None:
+                raise HaRedisError("Node %s refused CLUSTER FORGET %s: %s." % (address, node_id, describe_error(error)))
+
+    def reset_hard(self, address):
+        """CLUSTER RESET HARD: the node forgets every other node and takes a new id (it leaves the cluster)."""
+        self.run(address, "CLUSTER", "RESET", "HARD")
+
     # -- slot migration -----------------------------------------------------------------------------------------
     def pipeline(self, address, commands, shown, tolerate=()):
         """Send ``commands`` to one node in one round trip; record ``shown``; raise on an error not tolerated."""

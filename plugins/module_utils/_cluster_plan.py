@@ -9,6 +9,9 @@ Private to the collection: the interface may change between releases.
   which primary each other node replicates, with no replica on the inventory host of its primary.
 * :func:`attach_replicas` - for a running cluster, which new empty nodes become replicas of primaries that lack
   replicas (same anti-affinity rule).
+* :func:`membership_plan` - for a running cluster that grows or shrinks: how many primary seats there are, which
+  empty nodes fill them, which nodes become replicas of which primary, and which existing replicas move so that
+  every primary has its replicas off its own inventory host.
 * :func:`rebalance_moves` - which slots move from which primary to which, to reach an even share or to empty the
   primaries being drained; slots are never taken from a primary unless it holds more than its share.
 """
@@ -125,6 +128,129 @@ def attach_replicas(candidates, primaries, replica_counts, hosts, replicas_per_p
         result[candidate] = target
         counts[target] = counts.get(target, 0) + 1
     return result
+
+
+@dataclass
+class MembershipPlan:
+    primaries: list          # [address]: the primary seats, serving primaries first
+    attached: dict           # node that is not a replica yet -> primary address
+    moved: dict              # existing replica -> its new primary address
+    empty_primaries: list    # [address]: primaries without slots (empty seats, then nodes that fit nowhere)
+    stranded: list           # [address]: orphaned replicas no primary on another host can take
+
+
+def membership_plan(node_count, serving, empty, replica_of, new, hosts, replicas_per_primary):
+    """Plan the roles of a running cluster's staying nodes. Pure and deterministic.
+
+    ``node_count`` is the number of declared staying nodes; ``serving`` the primaries that serve slots and
+    ``empty`` the member primaries without slots (both ordered, e.g. in declared order); ``replica_of`` maps every
+    staying replica to its current primary's address (a primary that is neither serving nor empty - a leaving
+    node - makes it an orphan that must move); ``new`` the empty nodes to be met, ordered; ``hosts`` every
+    address's inventory host.
+
+    * Seats: ``node_count // (replicas + 1)`` primaries, never fewer than the serving ones.
+    * Orphans first, then idle nodes (new nodes and empty primaries without replicas), become replicas of serving
+      primaries that lack replicas (on another host).
+    * Missing seats are taken by empty primaries that have replicas, then by idle nodes on the hosts with the
+      fewest primaries (ties: the given order).
+    * The remaining orphans and idle nodes become replicas of the primary with the fewest replicas on another host
+      (one that fits nowhere stays an empty primary).
+    * Balance: while a primary has fewer than ``replicas`` replicas and another has more, one replica moves from
+      the one with more (a node planned here before an existing replica, a replica on its own primary's host
+      before others), directly or, when no replica of the one with more may run beside the needy primary, through
+      a third primary (two moves, anti-affinity kept at both ends). A balanced cluster gives no move.
+    """
+    group = replicas_per_primary + 1
+    order = {a: i for i, a in enumerate(list(serving) + list(empty) + list(replica_of) + list(new))}
+    seat_count = max(node_count // group, len(serving))
+    with_replicas = [p for p in empty if p in replica_of.values()]
+    idle = [a for a in list(empty) + list(new) if a not in with_replicas]
+    idle.sort(key=lambda a: order[a])
+    known = set(serving) | set(empty)
+    orphans = sorted((r for r, p in replica_of.items() if p not in known), key=lambda a: order[a])
+    staying = {r: p for r, p in replica_of.items() if p in known}
+
+    def counts_of(primaries, assignment):
+        counts = {p: 0 for p in primaries}
+        for primary in assignment.values():
+            if primary in counts:
+                counts[primary] += 1
+        return counts
+
+    # 1. Serving primaries that lack replicas get one first.
+    assignment = dict(staying)
+    first = attach_replicas(orphans + idle, list(serving), counts_of(serving, assignment), hosts,
+                            replicas_per_primary)
+    assignment.update(first)
+    # 2. Missing primary seats.
+    missing = seat_count - len(serving)
+    seated = with_replicas[:missing]
+    for primary in with_replicas[missing:]:
+        # An empty primary beyond the seats: its replicas are orphans, and it becomes a free node.
+        for replica in [r for r, p in assignment.items() if p == primary]:
+            del assignment[replica]
+            orphans.append(replica)
+        idle.append(primary)
+    pool = [a for a in idle if a not in first]
+    while len(seated) < missing and pool:
+        per_host = {}
+        for primary in list(serving) + seated:
+            per_host[hosts.get(primary)] = per_host.get(hosts.get(primary), 0) + 1
+        chosen = min(pool, key=lambda a: (per_host.get(hosts.get(a), 0), order[a]))
+        seated.append(chosen)
+        pool.remove(chosen)
+    primaries = list(serving) + seated
+    # 3. The rest become replicas where there are fewest, on another host.
+    leftover = []
+    for node in [a for a in orphans if a not in first] + pool:
+        counts = counts_of(primaries, assignment)
+        fits = [p for p in primaries if hosts.get(p) != hosts.get(node) and p != node]
+        if not fits:
+            leftover.append(node)
+            continue
+        assignment[node] = min(fits, key=lambda p: (counts[p] >= replicas_per_primary, counts[p],
+                                                    primaries.index(p)))
+    # 4. Balance.
+    planned = set(orphans) | set(idle)
+
+    def movable(primary, target):
+        """Replicas of ``primary`` that may serve ``target``, best first."""
+        found = [r for r, p in assignment.items() if p == primary and hosts.get(r) != hosts.get(target)]
+        return sorted(found, key=lambda r: (r not in planned, hosts.get(r) != hosts.get(primary), order[r]))
+
+    while True:
+        counts = counts_of(primaries, assignment)
+        needy = sorted((p for p in primaries if counts[p] < replicas_per_primary),
+                       key=lambda p: (counts[p], primaries.index(p)))
+        rich = sorted((p for p in primaries if counts[p] > replicas_per_primary),
+                      key=lambda p: (-counts[p], primaries.index(p)))
+        step = None
+        for target in needy:
+            for source in rich:
+                direct = movable(source, target)
+                if direct:
+                    step = [(direct[0], target)]
+                    break
+                for middle in primaries:
+                    if middle in (source, target):
+                        continue
+                    into_target, into_middle = movable(middle, target), movable(source, middle)
+                    if into_target and into_middle:
+                        step = [(into_target[0], target), (into_middle[0], middle)]
+                        break
+                if step:
+                    break
+            if step:
+                break
+        if not step:
+            break
+        for replica, primary in step:
+            assignment[replica] = primary
+    attached = {a: p for a, p in assignment.items() if a in idle}
+    moved = {a: p for a, p in assignment.items() if a not in idle and replica_of.get(a) != p}
+    empty_primaries = seated + [a for a in leftover if a in idle]
+    return MembershipPlan(primaries=primaries, attached=attached, moved=moved, empty_primaries=empty_primaries,
+                          stranded=[a for a in leftover if a not in idle])
 
 
 def shares(primaries, drain, weights=None, total=SLOTS):

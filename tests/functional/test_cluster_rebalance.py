@@ -42,14 +42,17 @@ TAGS = slot_tags()
 
 @pytest.fixture
 def grown(tmp_path):
-    """Six nodes in a cluster (3 primaries, 1 replica each) plus one new empty primary, met by redis_cluster."""
+    """Six nodes in a cluster (3 primaries, 1 replica each) plus a fourth host with two nodes, met by redis_cluster:
+    one is a new empty primary (``lab.new``), the other a replica."""
     lab = ClusterLab(tmp_path / "lab", count=6, hosts=HOSTS).start()
     lab.tmp = tmp_path
     try:
         assert run_module_direct("redis_cluster", dict(nodes=lab.declared(), replicas=1), tmp_path)["created"]
         lab.add_node("d")
+        lab.add_node("d")
         result = run_module_direct("redis_cluster", dict(nodes=lab.declared(), replicas=1), tmp_path)
         assert result["rebalance_needed"], result
+        lab.new = lab.node_at(result["empty_primaries"][0])
         lab.wait_ok()
         yield lab
     finally:
@@ -135,7 +138,7 @@ def test_rebalance_under_a_cluster_writer_loses_no_acknowledged_write(grown):
     assert max(gaps) < 2.0, "longest write gap %.3f s" % max(gaps)
     assert not check(lab).get("failed")
     # The moved slots are served by the new node now.
-    new = lab.nodes[-1].client()
+    new = lab.new.client()
     assert all(new.execute_command("CLUSTER", "COUNTKEYSINSLOT", s) >= 20 for s in slots[:5])
 
 
@@ -232,7 +235,9 @@ def test_rebalance_with_a_password_migrates_with_auth(tmp_path, user):
         login = dict(login_password=password, **({"login_user": user} if user else {}))
         assert run_module_direct("redis_cluster", dict(nodes=lab.declared(), **login), tmp_path)["created"]
         lab.add_node("d")
-        assert run_module_direct("redis_cluster", dict(nodes=lab.declared(), **login), tmp_path)["rebalance_needed"]
+        lab.add_node("d")
+        grown = run_module_direct("redis_cluster", dict(nodes=lab.declared(), **login), tmp_path)
+        assert grown["rebalance_needed"], grown
         lab.wait_ok()
         lab.tmp = tmp_path
         slots = planned_slots(lab, max_slots=20, **login)
@@ -244,6 +249,6 @@ def test_rebalance_with_a_password_migrates_with_auth(tmp_path, user):
         assert result["slots_moved"] == 20 and result["keys_moved"] == 200
         assert password not in json.dumps(result["commands"])
         assert_no_key_lost(rc, keys)
-        assert lab.nodes[-1].client().dbsize() == 200
+        assert lab.node_at(grown["empty_primaries"][0]).client().dbsize() == 200
     finally:
         lab.stop()

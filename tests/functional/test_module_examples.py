@@ -46,7 +46,8 @@ PATHS = ("/etc/redis", "/var/lib/redis", "/etc/systemd/system")
 MODULES = sorted(name[:-3] for name in os.listdir(REPO / "plugins" / "modules") if name.endswith(".py"))
 DATA_NODE_MODULES = {"redis_config", "redis_replication"}
 SENTINEL_NODE_MODULES = {"sentinel_monitor", "sentinel_reset"}
-# Redis Cluster modules: their examples describe six nodes 10.0.0.11-16:6379 on hosts redis-1, -2, -3 (twice each).
+# Redis Cluster modules: their examples describe six nodes 10.0.0.11-16:6379 on hosts redis-1, -2, -3 (twice each);
+# redis_cluster's grow and shrink examples add 10.0.0.17-18:6379 on redis-4.
 CLUSTER_MODULES = {"cluster_check", "cluster_failover", "cluster_info", "cluster_rebalance", "redis_cluster"}
 # Variables that exist only inside the roles: an example that uses one cannot run in a playbook of one's own.
 ROLE_ONLY = ("redis_address",)
@@ -120,14 +121,15 @@ def acl_nodes(root):
 
 def run_cluster_examples(module, text, tmp_path, collections_path):
     """Six cluster nodes; every module but redis_cluster (whose examples create it) gets the cluster made first."""
-    lab = ClusterLab(tmp_path / "lab", count=6, password=DATA_PASSWORD,
-                     hosts=["redis-1", "redis-2", "redis-3"] * 2).start()
+    extra = ["redis-4"] * 2 if module == "redis_cluster" else []
+    lab = ClusterLab(tmp_path / "lab", count=6 + len(extra), password=DATA_PASSWORD,
+                     hosts=["redis-1", "redis-2", "redis-3"] * 2 + extra).start()
     try:
         def node(match):
             return lab.nodes[int(match.group(1)) - 1]
-        text = re.sub(r"host: 10\.0\.0\.1([1-6]), port: 6379",
+        text = re.sub(r"host: 10\.0\.0\.1([1-8]), port: 6379",
                       lambda m: "host: %s, port: %d" % (node(m).host, node(m).port), text)
-        text = re.sub(r"10\.0\.0\.1([1-6]):6379", lambda m: node(m).address, text)
+        text = re.sub(r"10\.0\.0\.1([1-8]):6379", lambda m: node(m).address, text)
         if module != "redis_cluster":
             made = run_module_direct("redis_cluster", dict(nodes=lab.declared(), login_password=DATA_PASSWORD),
                                      tmp_path)

@@ -96,12 +96,23 @@ def test_new_nodes_become_replicas_then_empty_primaries(lab):
     assert all(hosts[r] != hosts[p] for r, p in result["replicas_attached"].items())
     lab.wait_ok()
     assert {r: p for r, p in roles(lab).items() if p} == result["replicas_attached"]
-    # One more node: every primary has its replica, so it stays an empty primary and a rebalance is needed.
+    # One more node: seven nodes give three primary seats, so it becomes a second replica (on another host).
     extra = lab.add_node("d")
     grown = run(lab, replicas=1)
-    assert grown["met"] == [extra.address] and grown["replicas_attached"] == {} and grown["rebalance_needed"]
-    assert grown["empty_primaries"] == [extra.address]
+    assert grown["met"] == [extra.address] and list(grown["replicas_attached"]) == [extra.address], grown
+    assert grown["replicas_moved"] == {} and grown["rebalance_needed"] is False
     lab.wait_ok()
+    # An eighth node: a fourth seat. It becomes an empty primary and the second replica of one primary (not the
+    # node on its own host) moves to serve it.
+    eighth = lab.add_node("d")
+    grown = run(lab, replicas=1)
+    assert grown["empty_primaries"] == [eighth.address] and grown["rebalance_needed"] is True, grown
+    assert grown["replicas_attached"] == {} and list(grown["replicas_moved"].values()) == [eighth.address]
+    assert extra.address not in grown["replicas_moved"]
+    lab.wait_ok()
+    mapping = roles(lab)
+    assert sorted(p for p in mapping.values() if p) == sorted(a for a, p in mapping.items() if p is None)
+    assert all(hosts.get(r, "d") != hosts.get(p, "d") for r, p in mapping.items() if p)
     again = run(lab, replicas=1)
     assert again["changed"] is False and again["rebalance_needed"] is True
 
