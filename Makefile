@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LAB_SIZE ?= 3
 LAB_SUITE ?= bookworm
-MOLECULE_SCENARIOS ?= default failover faults multi_group valkey secure scale rolling_upgrade cluster observability
+MOLECULE_SCENARIOS ?= default failover faults multi_group valkey secure scale rolling_upgrade cluster cluster_scale observability
 # Scenarios run a second time on Debian 13 with Redis 8 (the base config's image comes from HA_REDIS_MOL_IMAGE).
 MOLECULE_TRIXIE_SCENARIOS ?= default
 PYTEST_WORKERS ?= 2

@@ -43,7 +43,7 @@ options:
   primaries:
     description:
       - How many primaries should serve slots. Default is at least 3.
-      - New primaries that wait for slots (members without slots and without a failure flag) make up the count:
+      - New primaries that wait for slots (members without slots and without a failure flag) make up the count;
         the check passes and says so in RV(notes), since the cluster is healthy and only a rebalance is due.
     type: int
   max_lag_bytes:
@@ -156,8 +156,9 @@ notes:
   returned: always
   type: list
   elements: str
-  sample: ["Primaries 10.0.0.17:6379 hold no slots yet (3 of 4 primaries serve slots): move slots to them with
-    ha.redis.cluster_rebalance (site.yml -e redis_cluster_rebalance=true)."]
+  sample:
+    - "Primaries 10.0.0.17:6379 hold no slots yet (3 of 4 primaries serve slots): move slots to them with
+      ha.redis.cluster_rebalance (site.yml -e redis_cluster_rebalance=true)."
 probe:
   description: The write probe (empty unless O(write_probe=true) and the checks passed), with C(ok),
     C(primaries) (how many were written), C(error); in check mode C(skipped) and C(reason).
