@@ -34,8 +34,9 @@ from ansible_collections.ha.redis.plugins.module_utils._connection import (
 MODES = ("default", "force")
 # Redis gives up a manual failover after 5 s (CLUSTER_MF_TIMEOUT); the primary's clients wait that long. A replica
 # that won an election less than 4 x cluster-node-timeout ago does not hold a new one (it reuses the old, stale
-# election and is turned back into a replica; Redis 7.0, fixed in Valkey 8.1). Such a failover is asked for once more,
-# when the replica holds a new election again: not before 6 s, and 4 x cluster-node-timeout after the first command.
+# election and is turned back into a replica; seen with Redis 7.0.15, Valkey has since changed it). Such a failover is
+# asked for once more, when the replica holds a new election again: not before 6 s, and 4 x cluster-node-timeout after
+# the first command.
 RESEND_AFTER = 6.0
 DEFAULT_NODE_TIMEOUT_MS = 15000
 # Flags that keep a replica from taking over (``nofailover`` does not: it blocks only automatic failovers).

@@ -26,11 +26,11 @@ description:
   - In mode V(default) the failover is coordinated by Redis - the primary stops its clients' writes, the replica
     catches up with its replication stream, then takes over and the paused clients are redirected - so no
     acknowledged write is lost. Writes wait for the duration of the switch instead of failing.
-  - A replica that won an election less than 4 x C(cluster-node-timeout) ago ignores a coordinated failover on Redis
-    7.0 (it reuses its old election and turns back into a replica; fixed in Valkey 8.1); the primary's clients then
-    wait the 5 s Redis gives a manual failover. When the replica is still a replica, the command is sent once more
-    as soon as the replica holds elections again (4 x C(cluster-node-timeout) after the first command, read from
-    the replica, at least 6 s), if O(timeout) allows; RV(commands) then lists it twice.
+  - A replica that won an election less than 4 x C(cluster-node-timeout) ago ignores a coordinated failover (it
+    reuses its old election and turns back into a replica; seen with Redis 7.0.15, Valkey has since changed it); the
+    primary's clients then wait the 5 s Redis gives a manual failover. When the replica is still a replica, the
+    command is sent once more as soon as the replica holds elections again (4 x C(cluster-node-timeout) after the
+    first command, read from the replica, at least 6 s), if O(timeout) allows; RV(commands) then lists it twice.
   - With no primary serving slots on those hosts nothing is sent and C(changed) is false, so a repeated run is a
     no-op.
 author:
