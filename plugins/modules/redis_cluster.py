@@ -57,6 +57,7 @@ options:
     type: list
     elements: str
     default: []
+    version_added: "1.1.0"
   replicas:
     description:
       - Replicas per primary. For a new cluster the number of nodes must be a multiple of O(replicas) + 1 with at
