@@ -127,15 +127,47 @@ def _settled(views):
                                     for v in views))
 
 
+def interrupted_create(declared, views, replicas):
+    """Whether the declared nodes are a create that stopped after slots were assigned and before every node met
+    every other: some node serves slots, not every node knows every other, no node knows an undeclared node, and
+    every slot range and replica seen anywhere is the one the deterministic placement gives (so the next run can
+    finish it). Anything else (slots of another layout, a node of another cluster) is not resumed."""
+    if not any(v.me is not None and v.me.slots for v in views) or any(v.me is None for v in views):
+        return False
+    ids = {v.id for v in views}
+    if all(v.known_ids() == ids for v in views) or any(v.known_ids() - ids for v in views):
+        return False
+    try:
+        plan = placement(declared, replicas)
+    except HaRedisError:
+        return False
+    address_of = {v.id: v.address for v in views}
+    for view in views:
+        for entry in view.nodes:
+            if "handshake" in entry.flags:
+                continue
+            address = address_of.get(entry.id)
+            if entry.slots and tuple(entry.slots) != ((plan.slots[address],) if address in plan.slots else ()):
+                return False
+            if not entry.is_primary and plan.replicas.get(address) != address_of.get(entry.primary_id):
+                return False
+    return True
+
+
 def create(declared, views, replicas, op, settings, deadline):
-    """A new cluster over every declared node. Returns (placement, replicas attached)."""
+    """A new cluster over every declared node, or the rest of an interrupted create (``interrupted_create``): the
+    steps already done are skipped. Returns (placement, replicas attached)."""
     plan = placement(declared, replicas)
     ids = {v.address: v.id for v in views}
+    by_address = {v.address: v for v in views}
     for epoch, node in enumerate(declared, start=1):
-        op.set_config_epoch(node.address, epoch)
+        me = by_address[node.address].me
+        if me.config_epoch == 0 and len(by_address[node.address].known_ids()) <= 1:
+            op.set_config_epoch(node.address, epoch)
     for address in plan.primaries:
         start, end = plan.slots[address]
-        op.add_slots(address, start, end)
+        if not by_address[address].me.slots:
+            op.add_slots(address, start, end)
     op.meet_all([n.address for n in declared])
     if not op.check_mode:
         ok, _views = wait_for(declared, settings, deadline, _joined(len(declared)))
@@ -143,7 +175,8 @@ def create(declared, views, replicas, op, settings, deadline):
             raise HaRedisError("The %d nodes did not all learn of each other within the timeout after CLUSTER MEET, "
                                "expected every node to know every other." % len(declared))
     for replica, primary in plan.replicas.items():
-        op.replicate(replica, ids[primary])
+        if by_address[replica].me.primary_id != ids[primary]:
+            op.replicate(replica, ids[primary])
     if not op.check_mode:
         ok, _views = wait_for(declared, settings, deadline, _settled)
         if not ok:

@@ -155,6 +155,7 @@ def membership_plan(node_count, serving, empty, replica_of, new, hosts, replicas
       fewest primaries (ties: the given order).
     * The remaining orphans and idle nodes become replicas of the primary with the fewest replicas on another host
       (one that fits nowhere stays an empty primary).
+    * A replica on its primary's inventory host is placed again like an orphan (it stays where nothing else fits).
     * Balance: while a primary has fewer than ``replicas`` replicas and another has more, one replica moves from
       the one with more (a node planned here before an existing replica, a replica on its own primary's host
       before others), directly or, when no replica of the one with more may run beside the needy primary, through
@@ -169,6 +170,14 @@ def membership_plan(node_count, serving, empty, replica_of, new, hosts, replicas
     known = set(serving) | set(empty)
     orphans = sorted((r for r, p in replica_of.items() if p not in known), key=lambda a: order[a])
     staying = {r: p for r, p in replica_of.items() if p in known}
+    # A replica on its primary's inventory host (Redis's replica migration puts one there, e.g. when a drained
+    # primary and its replicas follow the node that took its last slot) is placed again like an orphan; where no
+    # other primary can take it, it stays.
+    misplaced = [r for r, p in sorted(staying.items(), key=lambda item: order[item[0]])
+                 if hosts.get(r) is not None and hosts.get(r) == hosts.get(p)]
+    for replica in misplaced:
+        del staying[replica]
+    orphans += misplaced
 
     def counts_of(primaries, assignment):
         counts = {p: 0 for p in primaries}
@@ -206,7 +215,10 @@ def membership_plan(node_count, serving, empty, replica_of, new, hosts, replicas
         counts = counts_of(primaries, assignment)
         fits = [p for p in primaries if hosts.get(p) != hosts.get(node) and p != node]
         if not fits:
-            leftover.append(node)
+            if node in misplaced:
+                assignment[node] = replica_of[node]
+            else:
+                leftover.append(node)
             continue
         assignment[node] = min(fits, key=lambda p: (counts[p] >= replicas_per_primary, counts[p],
                                                     primaries.index(p)))

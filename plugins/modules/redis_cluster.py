@@ -18,6 +18,9 @@ description:
     split evenly over the primaries (C(CLUSTER ADDSLOTSRANGE)), every node gets its own config epoch, the first node
     meets every other, and once all know each other the replicas C(CLUSTER REPLICATE) a primary on another inventory
     host. The module waits until every node says C(cluster_state:ok) with one slot map."
+  - "Resume: a create that stopped after slots were assigned and before every node met every other (a killed run)
+    is finished by the next run when every slot range and replica already set is the one the placement gives
+    (RV(created) is true again); other half-made states are refused before any change."
   - "Converge: when a cluster exists, new empty declared nodes are met. The cluster has len(O(nodes)) //
     (O(replicas) + 1) primary seats, never fewer than the primaries that serve slots. New nodes (and member
     primaries without slots or replicas) first become replicas of serving primaries that lack replicas, then fill
@@ -25,8 +28,10 @@ description:
     become replicas of the primary with the fewest replicas. Then, while a primary has fewer than O(replicas)
     replicas and another has more, an existing replica moves (C(CLUSTER REPLICATE) on it, RV(replicas_moved)).
     Every replica runs on another inventory host than its primary; a node that fits nowhere stays an empty
-    primary. When some primary has no slots, RV(rebalance_needed) is true (use M(ha.redis.cluster_rebalance) to
-    give it slots)."
+    primary. A replica found on its primary's inventory host (Redis moves the replicas of a drained primary to
+    the node that took its last slot) is placed again the same way, where another primary can take it. When
+    some primary has no slots, RV(rebalance_needed) is true (use M(ha.redis.cluster_rebalance) to give it
+    slots)."
   - "Scale in: the nodes in O(forget) leave the cluster. A leaving node that still serves slots is refused before
     any change (drain it first with M(ha.redis.cluster_rebalance) and O(ha.redis.cluster_rebalance#module:drain)).
     The replicas of a leaving primary, and primaries that lose a replica, are re-homed as above (on staying nodes
@@ -157,7 +162,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 created:
-  description: Whether a new cluster was created (or would be, in check mode).
+  description: Whether a new cluster was created or an interrupted create finished (or would be, in check mode).
   returned: always
   type: bool
   sample: true
@@ -224,6 +229,7 @@ from ansible_collections.ha.redis.plugins.module_utils._cluster_converge import 
     converge,
     create,
     find_cluster,
+    interrupted_create,
     leaving_membership,
     membership,
     require_reachable,
@@ -288,7 +294,8 @@ def run(module, declared, settings):
     views = collect(declared, settings)
     require_reachable(views)
     leaving_views = collect(leaving, settings) if leaving else []
-    members, empty = find_cluster(views, addresses)
+    resume = interrupted_create(declared, views, p["replicas"])
+    members, empty = ([], views) if resume else find_cluster(views, addresses)
     before = dict(membership(views), **leaving_membership(views, addresses))
     op = Operator(settings, check_mode=module.check_mode)
     plan, met, attached, moved, empty_primaries, forgotten = None, [], {}, {}, [], []

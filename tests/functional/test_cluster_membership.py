@@ -183,3 +183,26 @@ def test_a_host_that_joined_and_got_no_slots_leaves_again(lab):
     lab.wait_ok(nodes=old)
     assert_placed(lab, old, 3)
     check(lab, old, 3)
+
+
+def test_forgotten_nodes_stay_out_after_the_forget_ban_expires(lab):
+    # CLUSTER FORGET bans an id for 60 s only: after that, any node still knowing the id could gossip it back.
+    # Three nodes leave: two that answer (reset, they know nobody) and a killed one that comes back afterwards
+    # with its old nodes.conf (it still believes it is a member). None is listed again after the ban.
+    old = list(lab.nodes)
+    d1, d2, e1 = lab.add_node("d"), lab.add_node("d"), lab.add_node("e")
+    grown = run(lab, lab.nodes)
+    assert grown["empty_primaries"] == [d1.address] and not grown.get("failed"), grown
+    lab.wait_ok()
+    e1.kill()
+    leaving = [d1.address, d2.address, e1.address]
+    shrunk = run(lab, old, forget=leaving)
+    assert sorted(shrunk["forgotten"]) == sorted(leaving) and not shrunk.get("failed"), shrunk
+    e1.start()
+    assert len(lines(e1)) == 9, "the restarted node kept its old view"
+    deadline = time.monotonic() + 62
+    while time.monotonic() < deadline:
+        assert listed(lab, old, leaving) == [], "a forgotten node is listed again"
+        time.sleep(2)
+    assert listed(lab, old, leaving) == [] and [len(lines(d)) for d in (d1, d2)] == [1, 1]
+    check(lab, old, 3)

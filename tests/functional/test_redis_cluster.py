@@ -133,3 +133,40 @@ def test_bad_input_is_rejected_before_any_change(lab, case):
     assert result.get("failed") and words in result["msg"], result
     assert result.get("commands") is None
     assert {n.address: known(n) for n in lab.nodes} == before
+
+
+def send_planned(lab, commands, words):
+    """Send, as an interrupted create would have, the planned commands that contain ``words``."""
+    for line in commands:
+        address, command = line.split(": ", 1)
+        if words in command:
+            lab.node_at(address).client().execute_command(*command.split())
+
+
+@pytest.mark.parametrize("case", ["slots_assigned", "meet_half_done", "other_layout"])
+def test_an_interrupted_create_is_resumed_when_its_slots_match_the_plan(lab, case):
+    preview = run(lab, check_mode=True)
+    send_planned(lab, preview["commands"], "SET-CONFIG-EPOCH")
+    if case == "other_layout":
+        # Slots a different plan gave: not this module's create, so not resumed.
+        lab.nodes[1].client().execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 100)
+    else:
+        send_planned(lab, preview["commands"], "ADDSLOTSRANGE")
+    if case == "meet_half_done":
+        lab.nodes[0].client().execute_command("CLUSTER", "MEET", lab.nodes[1].host, lab.nodes[1].port)
+        wait_until(lambda: known(lab.nodes[1]) == 2, timeout=10, what="the first meet")
+    before = {n.address: known(n) for n in lab.nodes}
+    result = run(lab, timeout=3)
+    if case == "other_layout":
+        # Refused as before this resume existed: a cluster of one member that never settles.
+        assert result.get("failed") and "settled cluster" in result["msg"] and result.get("commands") is None, result
+        assert {n.address: known(n) for n in lab.nodes} == before
+        return
+    assert result["created"] and not result.get("failed"), result
+    assert not any("ADDSLOTSRANGE" in c or "SET-CONFIG-EPOCH" in c for c in result["commands"]), "done already"
+    assert result["primaries"] == preview["primaries"] and result["replicas_attached"] == preview["replicas_attached"]
+    lab.wait_ok()
+    check = run_module_direct("cluster_check", dict(nodes=lab.declared(), replicas=1, timeout=15), lab.tmp)
+    assert not check.get("failed"), check.get("msg")
+    again = run(lab)
+    assert again["changed"] is False and again["commands"] == [], again

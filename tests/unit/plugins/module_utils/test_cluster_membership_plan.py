@@ -1,10 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: ha.redis contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""membership_plan: primary seats, new replicas and replica moves of a running cluster that grows or shrinks."""
+"""membership_plan: primary seats, new replicas and replica moves of a running cluster that grows or shrinks;
+interrupted_create: which half-made clusters a run resumes."""
 
 from __future__ import annotations
 
+from ansible_collections.ha.redis.plugins.module_utils._cluster_converge import interrupted_create
+from ansible_collections.ha.redis.plugins.module_utils._cluster_model import DeclaredNode, NodeView, parse_cluster_nodes
 from ansible_collections.ha.redis.plugins.module_utils._cluster_plan import membership_plan
 
 # Three hosts with two nodes each: primaries a1, b1, c1, replicas as a new cluster places them.
@@ -128,3 +131,48 @@ def test_stranded_orphan_is_reported():
 def test_replicas_zero_every_node_is_a_seat():
     result = membership_plan(4, ["a1", "b1", "c1"], [], {}, ["d1"], HOSTS, 0)
     assert result.primaries == ["a1", "b1", "c1", "d1"] and result.empty_primaries == ["d1"]
+
+
+def views_after_addslots(ranges):
+    """Six declared nodes on hosts a, a, b, b, c, c, each knowing only itself, with the given own slot ranges."""
+    declared = [DeclaredNode("10.0.0.%d:6379" % (11 + i), h) for i, h in enumerate("aabbcc")]
+    views = []
+    for i, node in enumerate(declared):
+        text = "n%d %s@16379 myself,master - 0 0 %d connected %s\n" % (i, node.address, i + 1, ranges.get(i, ""))
+        views.append(NodeView(address=node.address, inventory_host=node.inventory_host, reachable=True,
+                              nodes=parse_cluster_nodes(text)))
+    return declared, views
+
+
+def test_interrupted_create_is_recognised_only_with_the_planned_slots():
+    # The placement puts primaries on 10.0.0.11 (a), .13 (b), .15 (c).
+    declared, views = views_after_addslots({0: "0-5461", 2: "5462-10922", 4: "10923-16383"})
+    assert interrupted_create(declared, views, 1)
+    assert interrupted_create(declared, views_after_addslots({0: "0-5461"})[1], 1), "ADDSLOTS half done"
+    assert not interrupted_create(declared, views_after_addslots({})[1], 1), "nothing assigned: a plain create"
+    assert not interrupted_create(declared, views_after_addslots({1: "0-5461"})[1], 1), "not a planned primary"
+    assert not interrupted_create(declared, views_after_addslots({0: "0-100"})[1], 1), "another range"
+    assert not interrupted_create(declared, views, 2), "two replicas each: no plan for six nodes"
+
+
+def test_a_replica_on_its_primarys_host_is_placed_again_with_the_fewest_moves():
+    # c2 followed c1 (same host c), a1 has two: c2 cannot stay, c1 needs one: two moves, no more.
+    replica_of = {"a2": "b1", "b2": "a1", "c2": "c1"}
+    result = plan(6, replica_of=replica_of)
+    assert result.moved == {"c2": "a1", "b2": "c1"}
+    assert_balanced(result, layout(result, replica_of))
+
+
+def test_after_a_drain_the_replicas_that_followed_onto_one_host_are_spread():
+    # a1 was drained: Redis made it and its replica d2 replicas of d1, which took a1's last slot.
+    replica_of = {"a2": "b1", "b2": "c1", "a1": "d1", "d2": "d1"}
+    result = plan(8, serving=["b1", "c1", "d1"], replica_of=replica_of)
+    assert result.moved == {"d2": "b1"} and result.attached == {}
+    after = layout(result, replica_of)
+    assert all(HOSTS[r] != HOSTS[p] for r, p in after.items())
+
+
+def test_a_misplaced_replica_that_fits_nowhere_else_stays():
+    hosts_two = {"a1": "a", "a2": "a", "b1": "b"}
+    result = membership_plan(3, ["a1"], [], {"a2": "a1", "b1": "a1"}, [], hosts_two, 2)
+    assert (result.moved, result.stranded) == ({}, [])
