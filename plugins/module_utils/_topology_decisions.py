@@ -296,8 +296,8 @@ def _cluster_retirements(topo: Topology, hosts: list, down: list) -> tuple:
                              cluster.replicas))
         elif cluster.replicas and len(staying) < cluster.replicas + 1:
             errors.append("Cluster %s would keep %d host(s) (%s); expected at least %d, so that each primary's %d "
-                          "replica(s) run on other hosts." % (cluster.name, len(staying), ", ".join(staying),
-                                                               cluster.replicas + 1, cluster.replicas))
+                          "replica(s) run on other hosts."
+                          % (cluster.name, len(staying), ", ".join(staying), cluster.replicas + 1, cluster.replicas))
         retirements.append(ClusterRetirement(
             name=cluster.name, replicas=cluster.replicas, nodes=kept, drain_nodes=kept + live,
             drain=["%s:%d" % (n["host"], n["port"]) for n in live],

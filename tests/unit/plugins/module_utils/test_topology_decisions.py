@@ -210,7 +210,7 @@ def test_decommission_guard_rails(hosts, kwargs, refusal):
 
 # --- decommission of Redis Cluster nodes ---------------------------------------------------------------------
 SHOP = {"name": "shop", "port": 7000, "instances": 2, "replicas": 1}
-FOUR = ["r1", "r2", "r3", "r4"]
+FOUR = ("r1", "r2", "r3", "r4")
 
 
 def shop_only(data=FOUR):
