@@ -19,6 +19,9 @@ description:
     charge, use M(ha.redis.sentinel_failover) to move the primary role.
   - Refuses to make a node a replica of itself, and to demote a primary that still has connected replicas
     unless O(force=true).
+  - With O(instances), does the same for every instance of the list in one module run, the instances in
+    parallel, and reports each under its name in RV(instances). One failed instance does not stop the others;
+    the module then fails naming every instance that failed.
 author:
   - ha.redis contributors (!UNKNOWN)
 extends_documentation_fragment:
@@ -44,6 +47,46 @@ options:
     type: int
     default: 6379
     aliases: [master_port]
+  instances:
+    description:
+      - Several instances of the host at once, each with its own role and primary (the list form). Mutually
+        exclusive with O(role), O(primary_host), O(primary_port), O(login_host) and O(login_port); the
+        credentials, TLS options, O(force) and O(rewrite) apply to every instance.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description:
+          - Name of the instance (for example its group), the key of its result in RV(instances). Unique.
+        type: str
+        required: true
+      login_host:
+        description:
+          - Address of the instance.
+        type: str
+        default: 127.0.0.1
+      login_port:
+        description:
+          - Port of the instance.
+        type: int
+        required: true
+      role:
+        description:
+          - As O(role), for this instance.
+        type: str
+        choices: [primary, replica]
+        default: replica
+      primary_host:
+        description:
+          - As O(primary_host), for this instance. Required with O(instances[].role=replica).
+        type: str
+        aliases: [master_host]
+      primary_port:
+        description:
+          - As O(primary_port), for this instance.
+        type: int
+        default: 6379
+        aliases: [master_port]
   force:
     description:
       - Allow demoting a node that is a primary with connected replicas. Their writes since the last sync
@@ -80,29 +123,57 @@ EXAMPLES = r"""
     login_password: "{{ redis_password }}"
     role: primary
   no_log: true
+
+- name: Set the role of two instances of this host in one run
+  ha.redis.redis_replication:
+    login_password: "{{ redis_password }}"
+    instances:
+      - name: cache
+        login_port: 6379
+        primary_host: 10.0.0.11
+        primary_port: 6379
+      - name: queue
+        login_port: 6380
+        role: primary
+  no_log: true
 """
 
 RETURN = r"""
 before:
   description: Role (V(primary) or V(replica)) and primary (C(host:port), null on a primary) before the run.
-  returned: always
+  returned: when O(instances) is not given
   type: dict
   sample: {"role": "primary", "primary": null}
 after:
   description: Role and primary after the run (what they would be, in check mode).
-  returned: always
+  returned: when O(instances) is not given
   type: dict
   sample: {"role": "replica", "primary": "10.0.0.11:6379"}
 commands:
   description: The commands run, or that would run in check mode.
-  returned: always
+  returned: when O(instances) is not given
   type: list
   elements: str
   sample: ["REPLICAOF 10.0.0.11 6379", "CONFIG REWRITE"]
 diff:
-  description: The role and primary before and after, when run with C(--diff).
+  description:
+    - The role and primary before and after, when run with C(--diff).
+    - With O(instances), a list of such diffs, one per instance, with C(before_header) and C(after_header) naming
+      it.
   returned: when diff mode is on
+  type: raw
+instances:
+  description:
+    - With O(instances), the result of each instance by name - RV(before), RV(after), RV(commands) and
+      C(changed) as in the single form (what would change, in check mode), and C(failed) and C(msg) for an
+      instance that failed.
+  returned: when O(instances) is given
   type: dict
+  sample: {"cache": {"changed": true, "before": {"role": "primary", "primary": null},
+           "after": {"role": "replica", "primary": "10.0.0.11:6379"},
+           "commands": ["REPLICAOF 10.0.0.11 6379", "CONFIG REWRITE"]},
+           "queue": {"changed": false, "before": {"role": "primary", "primary": null},
+           "after": {"role": "primary", "primary": null}, "commands": []}}
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -117,6 +188,14 @@ from ansible_collections.ha.redis.plugins.module_utils._connection import (
     node_argument_spec,
     parse_endpoint,
 )
+from ansible_collections.ha.redis.plugins.module_utils._instances import (
+    check_unique,
+    diff_list,
+    entry_options,
+    guarded,
+    run_entries,
+    summarize,
+)
 from ansible_collections.ha.redis.plugins.module_utils._redis_config import (
     config_rewrite,
     plan_replication,
@@ -128,62 +207,111 @@ def _summary(state):
     return dict(role=state["role"], primary=state["primary"])
 
 
-def main():
-    argument_spec = node_argument_spec("redis")
-    argument_spec.update(
+def converge(endpoint, settings, want, force, rewrite, check_mode, want_diff, result):
+    """Bring one node to ``want`` (role, primary_host, primary_port); fills ``result`` as it goes."""
+    client = connect(endpoint, settings)
+    try:
+        state = replication_state(client.info("replication"))
+    except Exception as exc:
+        raise HaRedisError("Cannot read the replication state of %s: %s."
+                           % (endpoint, describe_error(exc))) from exc
+    result["before"] = _summary(state)
+    result["after"] = _summary(state)
+    args = plan_replication(state, want["role"], want["primary_host"], want["primary_port"],
+                            self_endpoint=(endpoint.host, endpoint.port), force=force)
+    if args is not None:
+        result["changed"] = True
+        result["commands"] = ["REPLICAOF %s %s" % args]
+        if rewrite:
+            result["commands"].append("CONFIG REWRITE")
+        if args == ("NO", "ONE"):
+            result["after"] = dict(role="primary", primary=None)
+        else:
+            result["after"] = dict(role="replica", primary="%s:%s" % args)
+        if not check_mode:
+            try:
+                client.execute_command("REPLICAOF", *args)
+            except Exception as exc:
+                raise HaRedisError("REPLICAOF %s %s failed on %s: %s." % (args[0], args[1], endpoint,
+                                                                          describe_error(exc))) from exc
+            if rewrite:
+                config_rewrite(client)
+            result["after"] = _summary(replication_state(client.info("replication")))
+    if want_diff:
+        result["diff"] = dict(before=result["before"], after=result["after"])
+    return result
+
+
+def check_want(want, where):
+    """A role and a primary that go together (the spec's required_if, for the entries of O(instances) too)."""
+    if want["role"] == "primary" and want["primary_host"]:
+        raise HaRedisError("%sprimary_host must not be set with role=primary: a primary replicates from no one."
+                           % where)
+    if want["role"] == "replica" and not want["primary_host"]:
+        raise HaRedisError("%sprimary_host is required with role=replica: the address of the primary to follow."
+                           % where)
+
+
+def argument_spec():
+    spec = node_argument_spec("redis")
+    spec.update(
         role=dict(type="str", choices=["primary", "replica"], default="replica"),
         primary_host=dict(type="str", aliases=["master_host"]),
         primary_port=dict(type="int", default=DEFAULT_REDIS_PORT, aliases=["master_port"]),
+        instances=dict(type="list", elements="dict", options=entry_options(
+            role=dict(type="str", choices=["primary", "replica"], default="replica"),
+            primary_host=dict(type="str", aliases=["master_host"]),
+            primary_port=dict(type="int", default=DEFAULT_REDIS_PORT, aliases=["master_port"]),
+        )),
         force=dict(type="bool", default=False),
         rewrite=dict(type="bool", default=True),
     )
+    return spec
+
+
+def main():
     module = AnsibleModule(
-        argument_spec=argument_spec,
+        argument_spec=argument_spec(),
         supports_check_mode=True,
-        required_if=[("role", "replica", ["primary_host"])],
+        mutually_exclusive=[("instances", option) for option in ("role", "primary_host", "primary_port",
+                                                                 "login_host", "login_port")],
     )
     if not HAS_REDIS:
         module.fail_json(msg=missing_required_lib("redis"), exception=REDIS_IMP_ERR)
     params = module.params
-    if params["role"] == "primary" and params["primary_host"]:
-        module.fail_json(msg="primary_host must not be set with role=primary: a primary replicates from no one.")
-
-    result = dict(changed=False, commands=[], before={}, after={})
+    single = params["instances"] is None
+    entries = params["instances"]
+    if single:
+        entries = [dict(name=None, login_host=params["login_host"], login_port=params["login_port"],
+                        role=params["role"], primary_host=params["primary_host"], primary_port=params["primary_port"])]
     try:
-        endpoint = parse_endpoint({"host": params["login_host"], "port": params["login_port"]}, DEFAULT_REDIS_PORT)
-        client = connect(endpoint, ConnectionSettings.from_params(params))
-        try:
-            state = replication_state(client.info("replication"))
-        except Exception as exc:
-            raise HaRedisError("Cannot read the replication state of %s: %s."
-                               % (endpoint, describe_error(exc))) from exc
-        result["before"] = _summary(state)
-        result["after"] = _summary(state)
-        args = plan_replication(state, params["role"], params["primary_host"], params["primary_port"],
-                                self_endpoint=(endpoint.host, endpoint.port), force=params["force"])
-        if args is not None:
-            result["changed"] = True
-            result["commands"] = ["REPLICAOF %s %s" % args]
-            if params["rewrite"]:
-                result["commands"].append("CONFIG REWRITE")
-            if args == ("NO", "ONE"):
-                result["after"] = dict(role="primary", primary=None)
-            else:
-                result["after"] = dict(role="replica", primary="%s:%s" % args)
-            if not module.check_mode:
-                try:
-                    client.execute_command("REPLICAOF", *args)
-                except Exception as exc:
-                    raise HaRedisError("REPLICAOF %s %s failed on %s: %s." % (args[0], args[1], endpoint,
-                                                                              describe_error(exc))) from exc
-                if params["rewrite"]:
-                    config_rewrite(client)
-                result["after"] = _summary(replication_state(client.info("replication")))
-        if module._diff:
-            result["diff"] = dict(before=result["before"], after=result["after"])
+        for entry in entries:
+            check_want(entry, "" if single else "Instance %s: " % entry["name"])
+        check_unique(entries)
+        settings = ConnectionSettings.from_params(params)
     except HaRedisError as exc:
-        module.fail_json(msg=str(exc), **dict(result, **exc.details))
-    module.exit_json(**result)
+        module.fail_json(msg=str(exc), **exc.details)
+
+    def run(entry):
+        def work(result):
+            endpoint = parse_endpoint({"host": entry["login_host"], "port": entry["login_port"]}, DEFAULT_REDIS_PORT)
+            converge(endpoint, settings, entry, params["force"], params["rewrite"], module.check_mode, module._diff,
+                     result)
+        return guarded(dict(changed=False, commands=[], before={}, after={}), work)
+
+    if single:
+        result = run(entries[0])
+        if result.pop("failed", False):
+            module.fail_json(**result)
+        module.exit_json(**result)
+    results = run_entries(run, entries)
+    changed, failure = summarize(results)
+    report = dict(changed=changed, instances=results)
+    if module._diff:
+        report["diff"] = diff_list(results)
+    if failure:
+        module.fail_json(msg=failure, **report)
+    module.exit_json(**report)
 
 
 if __name__ == "__main__":

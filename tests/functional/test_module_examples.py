@@ -13,7 +13,8 @@ How an example meets the test processes (write examples within these rules):
    same data node, and ``127.0.0.1:26379`` Sentinel 1.
 3. A module that acts on one node (``login_port``) and whose example leaves ``login_port`` out talks to the
    default port on loopback, as the roles do; the test sets ``login_port`` to replica 1 (10.0.0.12, a data node)
-   or to Sentinel 1.
+   or to Sentinel 1. In the list form (``instances``), the entries are two instances of that host: ``login_port:
+   6379`` becomes that node and ``login_port: 6380`` a second one (replica 2, or a second ACL data node).
 4. Paths under ``PATHS`` move into a temporary directory; the files the test nodes use are put where the example
    expects them.
 
@@ -76,11 +77,16 @@ def substitute(text, data_nodes, sentinels, root):
     return text
 
 
-def set_login_port(tasks, data_port, sentinel_port, acl_ports=None):
-    """Rule 3: a one-node module without login_port talks to the test's node."""
+def set_login_port(tasks, data_port, sentinel_port, acl_ports=None, second_port=None):
+    """Rule 3: a one-node module without login_port talks to the test's node; list entries to the host's two."""
     for task in tasks:
         name = next((key.split(".")[-1] for key in task if key.startswith("ha.redis.")), None)
         args = task.get("ha.redis.%s" % name) if name else None
+        if isinstance(args, dict) and args.get("instances"):
+            ports = {6379: data_port if name in DATA_NODE_MODULES else acl_ports["redis"], 6380: second_port}
+            for entry in args["instances"]:
+                entry["login_port"] = ports[entry["login_port"]]
+            continue
         if not isinstance(args, dict) or "login_port" in args:
             continue
         if name in DATA_NODE_MODULES:
@@ -102,21 +108,26 @@ def run_play(tasks, tmp_path, collections_path):
 
 
 def acl_nodes(root):
-    """An ACL data node and an ACL Sentinel, their ACL files where the redis_acl examples expect them."""
+    """An ACL data node, an ACL Sentinel and a second ACL data node (the list form), their ACL files where the
+    redis_acl examples expect them."""
     etc = root / "etc" / "redis"
     etc.mkdir(parents=True, exist_ok=True)
     users, sentinel_users = etc / "users.acl", etc / "sentinel-ha.acl"
     users.write_text("user default off\nuser admin on >%s ~* &* +@all\n" % DATA_PASSWORD)
     sentinel_users.write_text("user default off\nuser sentinel-admin on >%s ~* &* +@all\n" % SENTINEL_PASSWORD)
-    port, sentinel_port = free_port(), free_port()
+    port, second_port, sentinel_port = free_port(), free_port(), free_port()
     data = Node("redis", root / "acl-data", port, "port %d\nbind 127.0.0.1\naclfile %s\nsave \"\"\n" % (port, users))
     data.client = lambda **kw: redis.Redis(host=data.host, port=port, username="admin", password=DATA_PASSWORD)
+    second = Node("redis", root / "acl-data-2", second_port,
+                  "port %d\nbind 127.0.0.1\naclfile %s\nsave \"\"\n" % (second_port, users))
+    second.client = lambda **kw: redis.Redis(host=second.host, port=second_port, username="admin",
+                                             password=DATA_PASSWORD)
     sentinel = Node("sentinel", root / "acl-sentinel", sentinel_port,
                     "port %d\nbind 127.0.0.1\naclfile %s\nsentinel sentinel-user sentinel-admin\n"
                     "sentinel sentinel-pass %s\n" % (sentinel_port, sentinel_users, SENTINEL_PASSWORD))
     sentinel.client = lambda **kw: redis.Redis(host=sentinel.host, port=sentinel_port, username="sentinel-admin",
                                                password=SENTINEL_PASSWORD)
-    return data, sentinel
+    return data, sentinel, second
 
 
 def run_cluster_examples(module, text, tmp_path, collections_path):
@@ -164,7 +175,8 @@ def test_examples_run(module, tmp_path, installed_collection):
             node.start()
         try:
             tasks = set_login_port(yaml.safe_load(substitute(text, [], [], root)), None, None,
-                                   acl_ports=dict(redis=nodes[0].port, sentinel=nodes[1].port))
+                                   acl_ports=dict(redis=nodes[0].port, sentinel=nodes[1].port),
+                                   second_port=nodes[2].port)
             run_play(tasks, tmp_path, installed_collection)
         finally:
             for node in nodes:
@@ -186,7 +198,7 @@ def test_examples_run(module, tmp_path, installed_collection):
         etc.mkdir(parents=True)
         (etc / "sentinel-ha.conf").symlink_to(cluster.sentinels[0].config_path)
         tasks = yaml.safe_load(substitute(text, cluster.data_nodes, cluster.sentinels, root))
-        set_login_port(tasks, cluster.replicas[0].port, cluster.sentinels[0].port)
+        set_login_port(tasks, cluster.replicas[0].port, cluster.sentinels[0].port, second_port=cluster.replicas[1].port)
         run_play(tasks, tmp_path, installed_collection)
     finally:
         cluster.stop()

@@ -133,3 +133,53 @@ def test_sentinel_acl_and_peer_password(tmp_path, run_module):
         assert run_module("redis_acl", dict(args, sentinel_password="s-pw-2"))["changed"] is False
     finally:
         node.stop()
+
+
+@pytest.fixture
+def two_acl_nodes(tmp_path):
+    """Two instances of one host started from the same ACL file (as roles/server runs them)."""
+    acl = tmp_path / "users.acl"
+    _acl(acl, ["repl-1"])
+    nodes = []
+    for label in ("one", "two"):
+        port = free_port()
+        node = Node("redis", tmp_path / label, port, "port %d\nbind 127.0.0.1\naclfile %s\nsave \"\"\n" % (port, acl))
+        node.client = lambda password=ADMIN_PW, _node=node, **kw: redis.Redis(
+            host=_node.host, port=_node.port, username="admin", password=password, decode_responses=True, **kw)
+        nodes.append(node.start())
+    yield nodes, acl
+    for node in nodes:
+        node.stop()
+
+
+def test_instances_in_one_run_check_load_repeat_and_an_unreachable_entry(two_acl_nodes, run_module, run_ansible):
+    (one, two), acl = two_acl_nodes
+    _acl(acl, ["repl-2", "repl-1"])
+    one.client().execute_command("ACL", "LOAD")  # "one" has the new users already, "two" not
+    args = dict(login_user="admin", login_password=ADMIN_PW, acl_file=str(acl),
+                instances=[dict(name="one", login_port=one.port), dict(name="two", login_port=two.port)])
+
+    result = run_module("redis_acl", args, check_mode=True)
+    assert result["changed"] is True, result
+    assert result["instances"] == {"one": {"changed": False, "differs": [], "commands": []},
+                                   "two": {"changed": True, "differs": ["replication"], "commands": ["ACL LOAD"]}}
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        redis.Redis(port=two.port, username="replication", password="repl-2").ping()
+
+    result = run_ansible("redis_acl", args)
+    assert result["changed"] is True, result
+    assert set(result) - ANSIBLE_KEYS <= {"changed", "users", "instances"}
+    assert result["instances"]["two"]["commands"] == ["ACL LOAD"] and result["instances"]["one"]["changed"] is False
+    assert redis.Redis(port=two.port, username="replication", password="repl-2").ping()
+    for secret in ("repl-1", "repl-2", ADMIN_PW):
+        assert secret not in json.dumps({k: v for k, v in result.items() if k != "invocation"})
+    assert run_module("redis_acl", args)["changed"] is False
+
+    # force reloads each instance; an instance that does not answer is named, the others are still loaded.
+    gone = free_port()
+    result = run_module("redis_acl", dict(args, force=True, instances=args["instances"] + [
+        dict(name="gone", login_port=gone)]))
+    assert result["failed"] is True and result["changed"] is True, result
+    assert result["msg"].startswith("1 of 3 instances failed (instance gone: "), result["msg"]
+    assert "cannot connect" in result["msg"] and str(gone) in result["msg"]
+    assert [result["instances"][n]["commands"] for n in ("one", "two")] == [["ACL LOAD"], ["ACL LOAD"]]

@@ -69,3 +69,51 @@ def test_unknown_and_replication_settings_fail(cluster, run_module):
     result = run_module("redis_config", dict(login_port=node.port, config={"replicaof": "127.0.0.1 1"}))
     assert result["failed"] is True and "redis_replication" in result["msg"]
     assert node.client().info("replication")["role"] == "master"
+
+
+def test_instances_in_one_run_check_change_repeat_and_a_failing_entry(secured_cluster, run_module, run_ansible):
+    first, second = secured_cluster.replicas
+    second.client().config_set("maxmemory", "50mb")
+    entries = [dict(name="one", login_port=first.port, config={"maxmemory": "50mb", "masterauth": DATA_PASSWORD}),
+               dict(name="two", login_port=second.port, config={"maxmemory": "50mb"})]
+    args = dict(login_password=DATA_PASSWORD, instances=entries, _ansible_diff=True)
+
+    result = run_module("redis_config", args, check_mode=True)
+    assert result["changed"] is True, result
+    assert result["instances"]["one"]["changed"] is True and result["instances"]["two"]["changed"] is False
+    assert result["instances"]["one"]["changes"] == {"maxmemory": {"before": "0", "after": "52428800"}}
+    assert [d["before_header"] for d in result["diff"]] == ["instance one", "instance two"]
+    assert _get(first, "maxmemory") == "0"
+
+    result = run_ansible("redis_config", {k: v for k, v in args.items() if k != "_ansible_diff"})
+    assert result["changed"] is True, result
+    assert set(result) - ANSIBLE_KEYS <= {"changed", "instances", "diff"}
+    assert set(result["instances"]["one"]) == {"changed", "changes", "commands", "restart_required"}
+    assert result["instances"]["one"]["commands"] == ["CONFIG SET maxmemory 50mb",
+                                                      "CONFIG REWRITE"]
+    assert result["instances"]["two"] == {"changed": False, "changes": {}, "commands": [], "restart_required": []}
+    assert DATA_PASSWORD not in str({k: v for k, v in result.items() if k != "invocation"})
+    assert _get(first, "maxmemory") == "52428800"
+
+    again = run_module("redis_config", args)
+    assert again["changed"] is False and not any(r["changed"] for r in again["instances"].values()), again
+
+    # One bad entry fails the run and is named; the other is still applied.
+    bad = dict(args, instances=[dict(name="one", login_port=first.port, config={"maxmemory": "60mb"}),
+                                dict(name="two", login_port=second.port, config={"no-such-setting": 1})])
+    result = run_module("redis_config", bad)
+    assert result["failed"] is True and result["changed"] is True
+    assert result["msg"].startswith("1 of 2 instances failed (instance two: The server does not know"), result["msg"]
+    assert result["instances"]["two"]["failed"] is True and result["instances"]["one"]["changed"] is True
+    assert _get(first, "maxmemory") == "62914560"
+
+
+def test_instances_refuse_the_single_form_and_duplicate_names(cluster, run_module):
+    node = cluster.primary
+    entry = dict(name="one", login_port=node.port, config={"maxmemory": "1mb"})
+    result = run_module("redis_config", dict(login_port=node.port, instances=[entry]))
+    assert result["failed"] is True and "mutually exclusive" in result["msg"], result
+    result = run_module("redis_config", dict(instances=[entry, entry]))
+    assert result["failed"] is True and result["msg"] == (
+        "Option instances names name 'one' twice: expected one entry per name."), result
+    assert _get(node, "maxmemory") == "0"

@@ -53,3 +53,44 @@ def test_refuses_unasked_demotion_and_self_replication(cluster, run_module):
     result = run_module("redis_replication", dict(login_port=replica.port, role="primary", primary_host="x"))
     assert result["failed"] is True
     assert _repl(replica)["role"] == "slave"
+
+
+def test_instances_in_one_run_check_change_repeat_and_a_refused_entry(cluster, run_module, run_ansible):
+    primary, first, second = cluster.primary, cluster.replicas[0], cluster.replicas[1]
+    entries = [dict(name="first", login_port=first.port, role="primary"),
+               dict(name="second", login_port=second.port, primary_host=primary.host, primary_port=primary.port)]
+    args = dict(instances=entries, _ansible_diff=True)
+
+    result = run_module("redis_replication", args, check_mode=True)
+    assert result["changed"] is True, result
+    assert result["instances"]["first"]["after"] == {"role": "primary", "primary": None}
+    assert result["instances"]["first"]["changed"] is True and result["instances"]["second"]["changed"] is False
+    assert [d["after_header"] for d in result["diff"]] == ["instance first", "instance second"]
+    assert _repl(first)["role"] == "slave"
+
+    result = run_ansible("redis_replication", dict(instances=entries))
+    assert result["changed"] is True, result
+    assert set(result) - ANSIBLE_KEYS <= {"changed", "instances", "diff"}
+    assert result["instances"]["first"]["commands"] == ["REPLICAOF NO ONE", "CONFIG REWRITE"]
+    assert result["instances"]["second"]["commands"] == []
+    assert _repl(first)["role"] == "master" and _repl(second)["role"] == "slave"
+    assert run_module("redis_replication", args)["changed"] is False
+
+    # A refused entry (a replica of itself) is named; the other entry is still done.
+    bad = [dict(name="first", login_port=first.port, primary_host=primary.host, primary_port=primary.port),
+           dict(name="second", login_port=second.port, primary_host="127.0.0.1", primary_port=second.port)]
+    result = run_module("redis_replication", dict(instances=bad))
+    assert result["failed"] is True and result["changed"] is True, result
+    assert result["msg"] == ("1 of 2 instances failed (instance second: Refusing to make 127.0.0.1:%d a replica of "
+                             "itself)." % second.port), result["msg"]
+    assert _repl(first)["role"] == "slave" and _repl(second)["master_port"] == primary.port
+
+
+def test_instances_check_each_entry_role_and_primary(cluster, run_module):
+    node = cluster.replicas[0]
+    result = run_module("redis_replication", dict(instances=[dict(name="x", login_port=node.port)]))
+    assert result["failed"] is True and result["msg"] == (
+        "Instance x: primary_host is required with role=replica: the address of the primary to follow."), result
+    result = run_module("redis_replication", dict(role="primary", instances=[dict(name="x", login_port=node.port)]))
+    assert result["failed"] is True and "mutually exclusive" in result["msg"], result
+    assert _repl(node)["role"] == "slave"

@@ -83,3 +83,48 @@ def test_present_without_address_fails_when_not_monitored(cluster, run_module):
     sentinel = cluster.sentinels[0]
     result = run_module("sentinel_monitor", dict(login_port=sentinel.port, primary_name="nothere", quorum=2))
     assert result["failed"] is True and "primary_host" in result["msg"]
+
+
+def test_groups_in_one_run_check_change_repeat_and_a_failing_group(secured_cluster, run_module, run_ansible):
+    sentinel = secured_cluster.sentinels[0]
+    first, second = secured_cluster.replicas
+    groups = [dict(primary_name="extra-a", primary_host=first.host, primary_port=first.port),
+              dict(primary_name="extra-b", primary_host=second.host, primary_port=second.port, quorum=1,
+                   settings={"down-after-milliseconds": 4000})]
+    args = dict(login_port=sentinel.port, sentinel_password=SENTINEL_PASSWORD, config_file=str(sentinel.config_path),
+                quorum=2, settings={"down-after-milliseconds": 3000, "auth-pass": DATA_PASSWORD}, groups=groups)
+
+    result = run_module("sentinel_monitor", dict(args, _ansible_diff=True), check_mode=True)
+    assert result["changed"] is True, result
+    assert result["groups"]["extra-a"]["commands"][0] == "SENTINEL MONITOR extra-a %s %d 2" % (first.host, first.port)
+    assert result["groups"]["extra-b"]["commands"][0] == "SENTINEL MONITOR extra-b %s %d 1" % (second.host, second.port)
+    assert [d["before_header"] for d in result["diff"]] == ["group extra-a", "group extra-b"]
+    assert "extra-a" not in _monitored(sentinel) and "extra-b" not in _monitored(sentinel)
+
+    result = run_ansible("sentinel_monitor", args)
+    assert result["changed"] is True, result
+    assert set(result) - ANSIBLE_KEYS <= {"changed", "groups", "diff"}
+    assert set(result["groups"]["extra-a"]) == RETURN_KEYS - {"diff"}
+    assert DATA_PASSWORD not in str({k: v for k, v in result.items() if k != "invocation"})
+    a, b = _master(sentinel, "extra-a"), _master(sentinel, "extra-b")
+    assert (a["quorum"], a["down-after-milliseconds"]) == ("2", "3000")
+    assert (b["quorum"], b["down-after-milliseconds"]) == ("1", "4000")  # the entry's own quorum and settings
+    assert "sentinel auth-pass extra-a %s" % DATA_PASSWORD in sentinel.config_path.read_text()
+
+    # Only the group that drifted changes.
+    sentinel.client().execute_command("SENTINEL", "SET", "extra-a", "down-after-milliseconds", "9000")
+    result = run_module("sentinel_monitor", args)
+    assert result["changed"] is True
+    assert result["groups"]["extra-a"]["commands"] == ["SENTINEL SET extra-a down-after-milliseconds 3000",
+                                                       "SENTINEL FLUSHCONFIG"]
+    assert result["groups"]["extra-b"]["changed"] is False and result["groups"]["extra-b"]["commands"] == []
+    assert run_module("sentinel_monitor", args)["changed"] is False
+
+    # A group that cannot be created is named; the others are still converged.
+    sentinel.client().execute_command("SENTINEL", "SET", "extra-b", "quorum", "2")
+    result = run_module("sentinel_monitor", dict(args, groups=groups + [dict(primary_name="extra-c")]))
+    assert result["failed"] is True and result["changed"] is True, result
+    assert result["msg"] == ("1 of 3 groups failed (group extra-c: Sentinel does not monitor extra-c yet: "
+                             "primary_host, primary_port and quorum are needed to start monitoring it)."), result
+    assert _master(sentinel, "extra-b")["quorum"] == "1"
+    assert "extra-c" not in _monitored(sentinel)
