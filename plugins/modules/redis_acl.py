@@ -46,6 +46,7 @@ options:
         exclusive with O(login_host) and O(login_port); every other option applies to each node.
     type: list
     elements: dict
+    version_added: "1.1.0"
     suboptions:
       name:
         description:

@@ -43,6 +43,7 @@ options:
         every instance.
     type: list
     elements: dict
+    version_added: "1.1.0"
     suboptions:
       name:
         description:

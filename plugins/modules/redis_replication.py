@@ -54,6 +54,7 @@ options:
         credentials, TLS options, O(force) and O(rewrite) apply to every instance.
     type: list
     elements: dict
+    version_added: "1.1.0"
     suboptions:
       name:
         description:

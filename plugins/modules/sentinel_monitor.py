@@ -44,6 +44,7 @@ options:
         O(quorum) and O(settings) too, unless an entry gives its own.
     type: list
     elements: dict
+    version_added: "1.1.0"
     suboptions:
       primary_name:
         description:
