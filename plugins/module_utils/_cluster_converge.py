@@ -22,6 +22,7 @@ from ansible_collections.ha.redis.plugins.module_utils._cluster_plan import (
     membership_plan,
     placement,
     rebalance_moves,
+    surplus_primaries,
 )
 from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError
 
@@ -336,8 +337,9 @@ def steps(moves, owning=(), size=SLOTS_PER_STEP):
 
 
 def rebalance(declared, op, settings, drain=(), threshold=2.0, batch_size=100, timeout_ms=5000, max_slots=None,
-              weights=None):
-    """Finish any half-moved slot, then move slots to an even share (or off ``drain``). Returns a result dict."""
+              weights=None, keep_primaries=None):
+    """Finish any half-moved slot, then move slots to an even share (or off ``drain``; with ``keep_primaries``, off
+    the surplus primaries too, see ``surplus_primaries``). Returns a result dict."""
     views = collect(declared, settings)
     require_reachable(views)
     ref = reference_view(views)
@@ -371,6 +373,18 @@ def rebalance(declared, op, settings, drain=(), threshold=2.0, batch_size=100, t
     primaries.sort(key=lambda n: (order.index(n.address) if n.address in order else len(order), n.address))
     # A primary named in drain that holds no slot gets none (an empty primary that is to leave, a repeated drain).
     owned = {n.id: ranges_to_slots(n.slots) for n in primaries if n.slots or n.address not in drain}
+    surplus = []
+    if keep_primaries is not None:
+        hosts = {n.address: n.inventory_host for n in declared}
+        candidates = [(n.id, hosts.get(n.address, n.address), len(owned[n.id]),
+                       order.index(n.address) if n.address in order else len(order))
+                      for n in primaries if n.id in owned and n.id not in drain_ids]
+        surplus = surplus_primaries(candidates, keep_primaries)
+        for node_id in surplus:
+            if owned[node_id]:
+                drain_ids.add(node_id)
+            else:
+                del owned[node_id]  # an empty primary beyond the seats gets no share
     id_weights = {n.id: weights[n.address] for n in primaries if weights and n.address in weights}
     moves = rebalance_moves(owned, drain_ids, id_weights or None, threshold)
     planned = len(moves)
@@ -386,4 +400,4 @@ def rebalance(declared, op, settings, drain=(), threshold=2.0, batch_size=100, t
     summary = {label: dict(slots=len(moved), ranges=[list(r) for r in slots_to_ranges(moved)])
                for label, moved in summary.items()}
     return dict(fixed_open_slots=fixed, slots_moved=len(moves), slots_planned=planned, keys_moved=keys_moved,
-                moves=summary, before=membership(views))
+                moves=summary, before=membership(views), surplus=sorted(addresses[i] for i in surplus))

@@ -308,3 +308,26 @@ def rebalance_moves(owned, drain=(), weights=None, threshold=0.0):
             moves.append((slot, source, p))
             need -= 1
     return moves
+
+
+def surplus_primaries(candidates, keep):
+    """Which primaries to empty so that at most ``keep`` hold slots.
+
+    ``candidates``: [(id, inventory host, slot count, declared rank)] of the primaries that may keep slots. Empty
+    ones go first (they lose nothing), then those on the inventory host with the most candidates (so the primaries
+    stay spread over the hosts), then the fewest slots (the least to move), then the latest declared. Deterministic.
+    """
+    extra = len(candidates) - keep
+    if extra <= 0:
+        return []
+    per_host = {}
+    for _id, host, _slots, _rank in candidates:
+        per_host[host] = per_host.get(host, 0) + 1
+    chosen = []
+    pool = list(candidates)
+    for _round in range(extra):
+        pick = min(pool, key=lambda c: (c[2] > 0, -per_host[c[1]], c[2], -c[3]))
+        chosen.append(pick[0])
+        pool.remove(pick)
+        per_host[pick[1]] -= 1
+    return chosen

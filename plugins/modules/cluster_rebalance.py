@@ -44,6 +44,16 @@ options:
     type: list
     elements: str
     default: []
+  primaries:
+    description:
+      - How many primaries should hold slots. When more do (after O(drain)), the surplus is emptied too - first
+        primaries without slots (they get no share), then those on the inventory host with the most primaries,
+        then the ones with the fewest slots, then the last declared. Redis then makes each emptied primary a
+        replica; M(ha.redis.redis_cluster) places the replicas (anti-affinity).
+      - For example after a host's nodes are retired, when failovers had left more primaries on the staying
+        hosts than they have seats for (RV(surplus) names them). Default is not to limit.
+    type: int
+    version_added: "1.1.0"
   weights:
     description:
       - Relative share of slots per primary address (V(host:port)); primaries not listed weigh 1.
@@ -120,6 +130,12 @@ moves:
   returned: always
   type: dict
   sample: {"10.0.0.11:6379 -> 10.0.0.17:6379": {"slots": 1366, "ranges": [[4096, 5461]]}}
+surplus:
+  description: Primaries emptied because more than O(primaries) held slots (addresses).
+  returned: always
+  type: list
+  elements: str
+  sample: ["10.0.0.13:6379"]
 before:
   description: Each node's role and slot count before the run.
   returned: always
@@ -162,11 +178,14 @@ def argument_spec():
         batch_size=dict(type="int", default=100),
         migrate_timeout_ms=dict(type="int", default=5000),
         max_slots=dict(type="int"),
+        primaries=dict(type="int"),
     )
     return spec
 
 
 def validate(p):
+    if p["primaries"] is not None and p["primaries"] < 1:
+        raise HaRedisError("Option primaries is %s, expected 1 or more." % p["primaries"])
     for label in ("threshold", "batch_size", "migrate_timeout_ms", "max_slots"):
         if p[label] is not None and p[label] < (0 if label in ("threshold", "max_slots") else 1):
             raise HaRedisError("Option %s is %s, expected %s." % (label, p[label], "0 or more" if label in (
@@ -198,7 +217,7 @@ def main():
         op = Operator(settings, check_mode=module.check_mode)
         result = rebalance(declared, op, settings, drain=drain, threshold=p["threshold"],
                            batch_size=p["batch_size"], timeout_ms=p["migrate_timeout_ms"], max_slots=p["max_slots"],
-                           weights=weights)
+                           weights=weights, keep_primaries=p["primaries"])
     except HaRedisError as exc:
         module.fail_json(msg=str(exc), commands=op.commands if op else [], elapsed=deadline.elapsed(),
                          **exc.details)

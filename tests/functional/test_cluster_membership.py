@@ -206,3 +206,37 @@ def test_forgotten_nodes_stay_out_after_the_forget_ban_expires(lab):
         time.sleep(2)
     assert listed(lab, old, leaving) == [] and [len(lines(d)) for d in (d1, d2)] == [1, 1]
     check(lab, old, 3)
+
+
+def test_retiring_a_host_whose_primaries_failed_over_empties_a_surplus_primary(lab):
+    """After a rolling upgrade every primary may sit on the staying hosts: 4 primaries for 6 staying nodes (3
+    seats). cluster_rebalance with primaries=3 empties one (on the host holding two), then forget leaves 3
+    primaries with a replica each, off their hosts."""
+    d1, d2 = lab.add_node("d"), lab.add_node("d")
+    assert not run(lab, lab.nodes).get("failed")
+    lab.wait_ok()
+    assert not run_module_direct("cluster_rebalance", dict(nodes=lab.declared()), lab.tmp).get("failed")
+    lab.wait_ok()
+    moved = run_module_direct("cluster_failover", dict(nodes=lab.declared(), away_from=["d"]), lab.tmp)
+    assert not moved.get("failed"), moved.get("msg")
+    lab.wait_ok()
+    staying = [n for n in lab.nodes if n not in (d1, d2)]
+    primaries, _replicas = layout(lab, staying[0])
+    assert len(primaries) == 4 and d1.address not in primaries and d2.address not in primaries, primaries
+
+    emptied = run_module_direct("cluster_rebalance", dict(nodes=lab.declared(), drain=[d1.address, d2.address],
+                                                          primaries=3), lab.tmp)
+    assert emptied["changed"] and not emptied.get("failed"), emptied.get("msg")
+    hosts = {n.address: lab.hosts[i] for i, n in enumerate(lab.nodes)}
+    assert len(emptied["surplus"]) == 1
+    assert [hosts[a] for a in primaries].count(hosts[emptied["surplus"][0]]) == 2, (emptied["surplus"], primaries)
+    lab.wait_ok()
+    again = run_module_direct("cluster_rebalance", dict(nodes=lab.declared(), drain=[d1.address, d2.address],
+                                                        primaries=3), lab.tmp)
+    assert again["changed"] is False and again["surplus"] == [], again
+
+    gone = run(lab, staying, forget=[d1.address, d2.address])
+    assert gone["changed"] and not gone.get("failed"), gone.get("msg")
+    lab.wait_ok(nodes=staying)
+    assert_placed(lab, staying, 3)
+    check(lab, staying, 3)

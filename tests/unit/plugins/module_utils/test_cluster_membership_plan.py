@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ansible_collections.ha.redis.plugins.module_utils._cluster_converge import interrupted_create
 from ansible_collections.ha.redis.plugins.module_utils._cluster_model import DeclaredNode, NodeView, parse_cluster_nodes
-from ansible_collections.ha.redis.plugins.module_utils._cluster_plan import membership_plan
+from ansible_collections.ha.redis.plugins.module_utils._cluster_plan import membership_plan, surplus_primaries
 
 # Three hosts with two nodes each: primaries a1, b1, c1, replicas as a new cluster places them.
 HOSTS = {"a1": "a", "a2": "a", "b1": "b", "b2": "b", "c1": "c", "c2": "c", "d1": "d", "d2": "d", "e1": "e"}
@@ -176,3 +176,12 @@ def test_a_misplaced_replica_that_fits_nowhere_else_stays():
     hosts_two = {"a1": "a", "a2": "a", "b1": "b"}
     result = membership_plan(3, ["a1"], [], {"a2": "a1", "b1": "a1"}, [], hosts_two, 2)
     assert (result.moved, result.stranded) == ({}, [])
+
+
+def test_surplus_primaries_empty_first_then_crowded_host_then_fewest_slots():
+    candidates = [("a1", "h1", 4096, 0), ("b", "h2", 4096, 1), ("c", "h3", 4096, 2), ("a2", "h1", 4000, 3)]
+    assert surplus_primaries(candidates, 4) == []
+    assert surplus_primaries(candidates, 3) == ["a2"]  # h1 holds two: its primary with fewer slots
+    assert surplus_primaries(candidates + [("e", "h4", 0, 4)], 4) == ["e"]  # an empty one loses nothing
+    assert surplus_primaries(candidates, 2) == ["a2", "c"]  # then one host each, same slots: the last declared
+    assert surplus_primaries([("x", "h1", 10, 0), ("y", "h2", 10, 1)], 1) == ["y"]
