@@ -93,6 +93,12 @@ def parse_cluster(index: int, raw: Any, data_hosts: tuple, parse_names) -> tuple
     return cluster, problems
 
 
+def module_nodes(cluster: Cluster, address_of) -> list[dict]:
+    """The cluster's nodes in the cluster modules' form: ``host`` (the public address), ``port``,
+    ``inventory_host``."""
+    return [dict(host=address_of(host), port=port, inventory_host=host) for host, port in cluster.nodes()]
+
+
 def cluster_dict(cluster: Cluster, address_of) -> dict:
     """Plain data for Jinja and for the cluster modules: ``nodes`` in the modules' form (``host``: the public
     address, ``port``, ``inventory_host``), ``node_names`` per inventory host (its instances in roles/server)."""
@@ -100,7 +106,7 @@ def cluster_dict(cluster: Cluster, address_of) -> dict:
         name=cluster.name, port=cluster.port, instances=cluster.instances, replicas=cluster.replicas,
         hosts=list(cluster.hosts), ports=cluster.ports, config=dict(cluster.config),
         static_config=dict(cluster.static_config), primaries=cluster.primaries,
-        nodes=[dict(host=address_of(host), port=port, inventory_host=host) for host, port in cluster.nodes()],
+        nodes=module_nodes(cluster, address_of),
         node_names={host: [cluster.instance_name(port) for port in cluster.ports] for host in cluster.hosts},
     )
 

@@ -28,6 +28,7 @@ from ansible_collections.ha.redis.plugins.module_utils._topology import (
     quorum_for,
     to_int,
 )
+from ansible_collections.ha.redis.plugins.module_utils._topology_clusters import module_nodes
 
 UNVOUCHED_STATUSES = ("unknown", "no_majority")
 
@@ -284,7 +285,7 @@ def _cluster_retirements(topo: Topology, hosts: list, down: list) -> tuple:
         if not going:
             continue
         staying = [h for h in cluster.hosts if h not in hosts]
-        nodes = [dict(host=topo.address_of(h), port=p, inventory_host=h) for h, p in cluster.nodes()]
+        nodes = module_nodes(cluster, topo.address_of)
         kept = [n for n in nodes if n["inventory_host"] in staying]
         leaving = [n for n in nodes if n["inventory_host"] in going]
         live = [n for n in leaving if n["inventory_host"] not in down]
