@@ -11,7 +11,7 @@ PYTEST_WORKERS ?= 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv host-deps lab lab-down test test-fast lint ansible-lint yamllint ruff sanity unit functional \
+.PHONY: help venv node-clients host-deps lab lab-down test test-fast lint ansible-lint yamllint ruff sanity unit functional \
         molecule images build clean bench ansible-core-lowest release
 
 help:
@@ -26,6 +26,14 @@ $(BIN)/.stamp: requirements.txt requirements-test.txt
 	touch $@
 
 venv: $(BIN)/.stamp
+
+# The Node.js clients of the client matrix (tests/clients: ioredis, node-redis), pinned by package-lock.json.
+CLIENTS_STAMP := tests/clients/node_modules/.ha-redis-stamp
+$(CLIENTS_STAMP): tests/clients/package.json tests/clients/package-lock.json
+	cd tests/clients && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-clients: host-deps $(CLIENTS_STAMP)
 
 host-deps:
 	scripts/host-deps.sh
@@ -44,7 +52,7 @@ images: host-deps
 test: test-fast molecule
 	@echo "==> stage durations"; cat build/stages.txt
 
-test-fast: host-deps venv
+test-fast: host-deps venv node-clients
 	@mkdir -p build; rm -f build/stages.txt
 	scripts/stage.sh ruff $(BIN)/ruff check .
 	scripts/stage.sh yamllint $(BIN)/yamllint -s .
@@ -67,7 +75,7 @@ sanity: venv
 unit: venv
 	$(BIN)/pytest -q tests/unit
 
-functional: host-deps venv
+functional: host-deps venv node-clients
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/functional
 
 molecule: host-deps venv images

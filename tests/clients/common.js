@@ -5,7 +5,8 @@
 // the keys spread over every hash slot), and the interval between writes (20 ms). It writes one command at a
 // time, the next `interval_ms` after the previous one returned, and records the time (ms since the epoch) of every
 // acknowledged and every failed write. It prints "READY" once the first write is acknowledged, and stops when its
-// stdin closes or on SIGTERM/SIGINT: it then prints one JSON line (the report) and exits.
+// stdin closes or on SIGTERM/SIGINT: it then prints one JSON line (the report) and exits. A write still waiting for
+// its reply STOP_GRACE_MS after the stop is reported as "pending" (the client never answered it).
 "use strict";
 
 const config = JSON.parse(process.argv[2]);
@@ -15,26 +16,41 @@ function describe(err) {
   return text.slice(0, 160);
 }
 
+const STOP_GRACE_MS = 3000;
+
 async function run({ client, settings, connect, write, close }) {
   const acked = [];
   const failed = [];
   let stopping = false;
   let ready = false;
-  const stop = () => { stopping = true; };
+  let inFlight = null;
+  let n = 0;
+  const started = Date.now();
+  let reported = false;
+  const report = (extra) => {
+    if (reported) return;
+    reported = true;
+    const doc = { client, settings, started_ms: started, stopped_ms: Date.now(), attempted: n, acked, failed, ...extra };
+    process.stdout.write(JSON.stringify(doc) + "\n", () => process.exit(0));
+  };
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    setTimeout(() => report({ pending: inFlight }), STOP_GRACE_MS).unref();
+  };
   process.stdin.on("end", stop);
   process.stdin.on("close", stop);
   process.stdin.resume();
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
-  const started = Date.now();
   try {
     await connect();
   } catch (err) {
     failed.push([0, Date.now(), "connect: " + describe(err)]);
   }
-  let n = 0;
   while (!stopping) {
     n += 1;
+    inFlight = [n, Date.now()];
     try {
       await write(n);
       acked.push([n, Date.now()]);
@@ -45,15 +61,17 @@ async function run({ client, settings, connect, write, close }) {
     } catch (err) {
       failed.push([n, Date.now(), describe(err)]);
     }
+    inFlight = null;
     await new Promise((resolve) => setTimeout(resolve, config.interval_ms));
   }
-  const report = { client, settings, started_ms: started, stopped_ms: Date.now(), attempted: n, acked, failed };
+  const stoppedMs = Date.now();
+  let closeError;
   try {
     await Promise.race([close(), new Promise((resolve) => setTimeout(resolve, 1000))]);
   } catch (err) {
-    report.close_error = describe(err);
+    closeError = describe(err);
   }
-  process.stdout.write(JSON.stringify(report) + "\n", () => process.exit(0));
+  report({ stopped_ms: stoppedMs, close_error: closeError });
 }
 
 module.exports = { config, run, describe };

@@ -212,7 +212,8 @@ def figures(report, lost, event_ms, done_ms, ref_ms=None):
         "lost_samples": lost[:10],
         "longest_gap_ms": longest,
         "resumed_ms": resumed,
-        "errors": errors[:6],
+        "errors": errors[:6] + (["no reply (pending at stop)"] if report.get("pending") else []),
+        "pending": bool(report.get("pending")),
         "error_sample": next((e for _n, t, e in report["failed"] if t >= event_ms), None),
     }
 

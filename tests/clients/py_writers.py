@@ -5,13 +5,15 @@ settings apart from the addresses and passwords (what ``SETTINGS`` says). It wri
 ``interval_ms`` after the previous one returned: Sentinel writers RPUSH sequence numbers to one list, Cluster writers
 SET ``PREFIX:<n>`` to ``n`` (keys spread over every hash slot). It records the time (ms since the epoch) of every
 acknowledged and every failed write, prints ``READY`` after the first acknowledgement, and stops when its stdin
-closes or on SIGTERM: it then prints one JSON line (the report) and exits.
+closes or on SIGTERM: it then prints one JSON line (the report) and exits. A write still waiting for its reply
+``STOP_GRACE_S`` after the stop is reported as ``pending`` (the client never answered it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 import threading
@@ -27,6 +29,9 @@ SETTINGS = {
 }
 
 
+STOP_GRACE_S = 3.0
+
+
 class Recorder:
     """Acknowledged and failed writes with their times; the stop flag set by stdin's end or a signal."""
 
@@ -36,7 +41,10 @@ class Recorder:
         self.stop = threading.Event()
         self.started = now_ms()
         self.attempted = 0
+        self.in_flight = None
+        self._printed = threading.Lock()
         threading.Thread(target=self._watch_stdin, daemon=True).start()
+        threading.Thread(target=self._grace, daemon=True).start()
         signal.signal(signal.SIGTERM, lambda *_: self.stop.set())
         signal.signal(signal.SIGINT, lambda *_: self.stop.set())
 
@@ -44,18 +52,35 @@ class Recorder:
         sys.stdin.buffer.read()
         self.stop.set()
 
+    def _grace(self):
+        self.stop.wait()
+        time.sleep(STOP_GRACE_S)
+        self.print_report(pending=self.in_flight)
+        os._exit(0)
+
+    def begin(self, n):
+        self.attempted = n
+        self.in_flight = [n, now_ms()]
+
     def ack(self, n):
+        self.in_flight = None
         self.acked.append([n, now_ms()])
         if len(self.acked) == 1:
             sys.stdout.write("READY\n")
             sys.stdout.flush()
 
     def fail(self, n, exc):
+        self.in_flight = None
         self.failed.append([n, now_ms(), ("%s: %s" % (type(exc).__name__, exc))[:160]])
 
-    def report(self):
-        return {"client": self.client, "settings": self.settings, "started_ms": self.started,
-                "stopped_ms": now_ms(), "attempted": self.attempted, "acked": self.acked, "failed": self.failed}
+    def print_report(self, **extra):
+        """Print the report once (the main loop or the grace timer, whichever comes first)."""
+        if not self._printed.acquire(blocking=False):
+            return
+        doc = {"client": self.client, "settings": self.settings, "started_ms": self.started, "stopped_ms": now_ms(),
+               "attempted": self.attempted, "acked": list(self.acked), "failed": list(self.failed)}
+        sys.stdout.write(json.dumps(dict(doc, **extra)) + "\n")
+        sys.stdout.flush()
 
 
 def now_ms():
@@ -88,7 +113,7 @@ def redis_py(kind, config, rec):
     n = 0
     while not rec.stop.is_set():
         n += 1
-        rec.attempted = n
+        rec.begin(n)
         try:
             write(n)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded, whatever its class
@@ -103,7 +128,7 @@ async def async_loop(config, rec, write):
     n = 0
     while not rec.stop.is_set():
         n += 1
-        rec.attempted = n
+        rec.begin(n)
         try:
             await write(n)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded, whatever its class
@@ -174,8 +199,7 @@ def main():
         WRITERS[name](config, rec)
     except Exception as exc:  # noqa: BLE001 - a writer that cannot start reports it instead of a traceback
         rec.fail(0, exc)
-    sys.stdout.write(json.dumps(rec.report()) + "\n")
-    sys.stdout.flush()
+    rec.print_report()
     return 0
 
 
