@@ -96,11 +96,13 @@ release: venv
 	scripts/release.sh
 
 # The benchmark (not part of `make test`): fresh containers of its own, results in bench/results.{json,md}; the
-# Redis Cluster modules against redis-cli --cluster on loopback processes, results in bench/cluster/.
-bench: host-deps venv
+# Redis Cluster modules against redis-cli --cluster on loopback processes, results in bench/cluster/; the client
+# matrix (every client of tests/clients through each event, medians), results in bench/clients/.
+bench: host-deps venv node-clients
 	$(BIN)/pip install -q --disable-pip-version-check -r bench/requirements.txt
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 	$(BIN)/python bench/cluster.py
+	$(BIN)/python bench/clients.py
 
 clean:
 	rm -rf build .cache
