@@ -34,14 +34,14 @@ OUT = ROOT / "bench" / "clients"
 SENTINEL_EVENTS = ["switchover", "kill", "freeze", "plain_replicaof"]
 CLUSTER_EVENTS = ["cluster_failover", "rebalance", "kill"]
 EVENT_TEXT = {
-    "switchover": "`ha.redis.sentinel_failover` (avoid the primary); resumed: from a majority of the Sentinels "
-                  "naming the new primary",
+    "switchover": "`ha.redis.sentinel_failover` (avoid the primary); resumed: from the Sentinels naming the new "
+                  "primary (every Sentinel, in `GET-MASTER-ADDR-BY-NAME` and in `SENTINEL MASTER`)",
     "kill": "`kill -9` of the primary's process; resumed: from the kill",
     "freeze": "frozen primary: SIGSTOP for %d s, then SIGCONT (loopback stand-in for a partition); resumed: from "
               "the SIGSTOP" % events.FREEZE_S,
     "plain_replicaof": "`SENTINEL FAILOVER`, and the old primary repointed with a plain `REPLICAOF` before Sentinel "
                        "does it (the switchover bug of issue 22, reproduced without the module); resumed: from the "
-                       "naming",
+                       "naming (as for switchover)",
     "cluster_failover": "`ha.redis.cluster_failover` (`away_from` the host of one primary); resumed: from the start",
     "rebalance": "`ha.redis.cluster_rebalance` moving %d slots to a new empty primary; resumed: from the start"
                  % events.REBALANCE_SLOTS,

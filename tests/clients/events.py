@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE.parent / "functional"))
 
 import matrix  # noqa: E402
 import redis  # noqa: E402
-from cluster import Cluster, run_module_direct, wait_until  # noqa: E402
+from cluster import Cluster, run_module_direct, sentinel_state, wait_until  # noqa: E402
 from redis.cluster import ClusterNode, RedisCluster  # noqa: E402
 from redis_cluster_lab import ClusterLab  # noqa: E402
 
@@ -118,9 +118,24 @@ class SentinelSetup:
         address = max(set(views), key=views.count)
         return self.group.node_at(*address.split(":"))
 
+    def masters(self):
+        """{Sentinel address: the primary its SENTINEL MASTER names} (what redis-py and node-redis read; the
+        Sentinel that leads a failover names the new primary there only once the failover is over)."""
+        views = {}
+        for sentinel in self.group.sentinels:
+            try:
+                state = sentinel_state(sentinel.client(socket_timeout=0.5), self.group.name)
+                views[sentinel.address] = "%s:%s" % (state["ip"], state["port"])
+            except (redis.RedisError, KeyError, TypeError, ValueError):
+                continue
+        return views
+
     def watch_naming(self, old_address):
-        """A thread that records when a majority of the Sentinels first names another primary than ``old``."""
+        """A thread that records when the Sentinels name another primary than ``old``: ``first_ms`` (one Sentinel,
+        GET-MASTER-ADDR-BY-NAME), ``majority_ms`` (a majority), ``all_ms`` (every Sentinel, in GET-MASTER-ADDR-BY-NAME
+        and in SENTINEL MASTER)."""
         found, stop = {}, threading.Event()
+        majority = len(self.group.sentinels) // 2 + 1
 
         def watch():
             while not stop.is_set():
@@ -128,9 +143,13 @@ class SentinelSetup:
                 others = [v for v in views.values() if v != old_address]
                 if others:
                     found.setdefault("first_ms", matrix.now_ms())
-                if len(others) >= len(self.group.sentinels) // 2 + 1:
+                if len(others) >= majority and "majority_ms" not in found:
                     found["majority_ms"], found["address"] = matrix.now_ms(), max(set(others), key=others.count)
-                    return
+                if "address" in found and len(others) == len(self.group.sentinels):
+                    masters = self.masters()
+                    if len(masters) == len(self.group.sentinels) and set(masters.values()) == {found["address"]}:
+                        found["all_ms"] = matrix.now_ms()
+                        return
                 time.sleep(0.01)
         thread = threading.Thread(target=watch, daemon=True)
         thread.start()
@@ -184,13 +203,16 @@ class SentinelSetup:
         stop.set()
         if result.get("failed") or not result.get("changed"):
             raise AssertionError("sentinel_failover did not switch over: %s" % result)
-        return {"event_ms": event_ms, "done_ms": done_ms, "ref_ms": found.get("majority_ms"),
-                "first_named_ms": found.get("first_ms"), "old": old.address, "new": result["new_primary"],
-                "write_pause_ms": result.get("write_pause_ms")}
+        return {"event_ms": event_ms, "done_ms": done_ms, "ref_ms": found.get("all_ms"),
+                "first_named_ms": found.get("first_ms"), "majority_named_ms": found.get("majority_ms"),
+                "old": old.address, "new": result["new_primary"], "write_pause_ms": result.get("write_pause_ms")}
 
     def _wait_named(self, old_address, timeout):
         found, stop, thread = self.watch_naming(old_address)
-        thread.join(timeout)
+        try:
+            wait_until(lambda: "majority_ms" in found, timeout=timeout, interval=0.01, what="a new primary")
+        except TimeoutError:
+            pass
         stop.set()
         if "majority_ms" not in found:
             raise AssertionError("the Sentinels named no new primary within %.0f s" % timeout)
@@ -230,15 +252,14 @@ class SentinelSetup:
         found, stop, thread = self.watch_naming(old.address)
         event_ms = matrix.now_ms()
         self.group.sentinels[0].client().execute_command("SENTINEL", "FAILOVER", self.group.name)
-        thread.join(20)
-        stop.set()
-        if "address" not in found:
-            raise AssertionError("SENTINEL FAILOVER named no new primary")
+        wait_until(lambda: "address" in found, timeout=20, interval=0.01, what="the Sentinels to name a primary")
         host, port = found["address"].split(":")
         old.client().execute_command("REPLICAOF", host, port)
         done_ms = matrix.now_ms()
-        return {"event_ms": event_ms, "done_ms": done_ms, "ref_ms": found["majority_ms"], "old": old.address,
-                "new": found["address"]}
+        thread.join(10)
+        stop.set()
+        return {"event_ms": event_ms, "done_ms": done_ms, "ref_ms": found.get("all_ms"), "old": old.address,
+                "majority_named_ms": found["majority_ms"], "new": found["address"]}
 
     def recover(self):
         """After ``kill``: start the killed process again as a replica of the new primary (what Sentinel makes it

@@ -11,7 +11,8 @@ when its stdin closes. The harness starts every writer of an event before the ev
 each event gets fresh clients, keys of its own and figures of its own; the Redis processes are shared.
 
 Figures per client and event (times in ms; the event's reference time ``ref`` is when it began, or for a
-switchover when the Sentinels named the new primary):
+switchover when the Sentinels named the new primary: every Sentinel, both in ``GET-MASTER-ADDR-BY-NAME`` and in
+``SENTINEL MASTER``, which some clients read and which the leading Sentinel updates only when its failover ends):
 
 * ``longest_gap_ms``: the longest time between two acknowledged writes (or between the last one and the writer's
   stop, for a client that never wrote again) that ends after the event began;
@@ -204,7 +205,7 @@ def figures(report, lost, event_ms, done_ms, ref_ms=None):
         last = max(marks)
         resumed_at = next((t for t in acks if t > last), None)
         resumed = None if resumed_at is None else resumed_at - ref_ms
-    errors = sorted({e.split(":")[0].split(" ")[0] for _n, t, e in report["failed"] if t >= first})
+    errors = sorted({error_kind(e) for _n, t, e in report["failed"] if t >= first})
     return {
         "acked": len(acks),
         "failed": len(failures),
@@ -216,6 +217,14 @@ def figures(report, lost, event_ms, done_ms, ref_ms=None):
         "pending": bool(report.get("pending")),
         "error_sample": next((e for _n, t, e in report["failed"] if t >= event_ms), None),
     }
+
+
+def error_kind(text):
+    """The error's class or code (``READONLY``, ``ConnectionError``), else its first words."""
+    head = text.split(":")[0].split()
+    if head and (head[0].isupper() or head[0].endswith(("Error", "Exception"))):
+        return head[0]
+    return " ".join(text.split()[:4])
 
 
 def table(rows, columns=("client", "event", "longest_gap_ms", "failed", "lost", "resumed_ms", "errors")):

@@ -5,8 +5,9 @@
 event with its default (or documented recommended) settings; the figures are printed (``-s``) and the targets
 asserted:
 
-* switchover (``ha.redis.sentinel_failover``): every Sentinel-aware client writes again within 1 s of a majority of
-  the Sentinels naming the new primary, and loses no acknowledged write;
+* switchover (``ha.redis.sentinel_failover``): every Sentinel-aware client writes again within 1 s of the
+  Sentinels naming the new primary (every Sentinel, in ``GET-MASTER-ADDR-BY-NAME`` and ``SENTINEL MASTER``), and
+  loses no acknowledged write;
 * ``cluster_failover`` and a rebalance under load: no acknowledged write lost, every cluster client writes again
   (none stays on a demoted primary);
 * a killed primary: the longest gap within down-after + 2 s (Sentinel), a cluster client writes to every slot
