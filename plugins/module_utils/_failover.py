@@ -132,8 +132,12 @@ def plan_commands(primary, target, others, primary_name, leader, zero_loss, paus
     if method != "target":
         new = "<promoted replica, predicted %s>" % new
     commands.append("<every other replica>: REPLICAOF %s" % new)
+    commands.append("%s: MULTI" % primary)
     commands.append("%s: REPLICAOF %s" % (primary, new))
     commands.append("%s: CONFIG REWRITE" % primary)
+    commands.append("%s: CLIENT KILL TYPE normal" % primary)
+    commands.append("%s: CLIENT KILL TYPE pubsub" % primary)
+    commands.append("%s: EXEC" % primary)
     if zero_loss:
         commands.append("%s: CLIENT UNPAUSE" % primary)
     return commands

@@ -203,6 +203,68 @@ def replication_state(info):
                 connected_replicas=int(info.get("connected_slaves", 0)))
 
 
+def demotion_commands(primary_host, primary_port, rewrite=True):
+    """The commands, in order, that turn a primary into a replica of ``primary_host:primary_port``. Pure.
+
+    They are sent in one ``MULTI`` (:func:`demote`), the way Sentinel demotes a primary: ``REPLICAOF``, ``CONFIG
+    REWRITE``, then ``CLIENT KILL TYPE normal`` and ``CLIENT KILL TYPE pubsub``. That is Sentinel's contract with
+    its clients: every connection to the node that stops being the primary is closed (clients held by a
+    ``CLIENT PAUSE`` included), so each client asks the Sentinels again instead of getting ``READONLY`` from a
+    replica for as long as its connection lives. The connection that sends them is spared (``SKIPME yes``, the
+    default), and replicas are not ``normal`` clients."""
+    commands = [("REPLICAOF", str(primary_host), str(int(primary_port)))]
+    if rewrite:
+        commands.append(("CONFIG", "REWRITE"))
+    commands += [("CLIENT", "KILL", "TYPE", "normal"), ("CLIENT", "KILL", "TYPE", "pubsub")]
+    return commands
+
+
+def command_text(command):
+    """``('CLIENT', 'KILL', 'TYPE', 'normal')`` as ``CLIENT KILL TYPE normal``, for reports."""
+    return " ".join(str(part) for part in command)
+
+
+def stray_clients(clients, max_age, own_id):
+    """The ids of the connections (``CLIENT LIST`` entries, as redis-py parses them) opened at most ``max_age``
+    seconds ago, except ``own_id`` and Sentinel's own links (named ``sentinel-...``). Pure."""
+    stray = []
+    for entry in clients:
+        if str(entry.get("id")) == str(own_id) or str(entry.get("name") or "").startswith("sentinel-"):
+            continue
+        try:
+            age = int(entry.get("age"))
+        except (TypeError, ValueError):
+            continue
+        if age <= max_age:
+            stray.append(str(entry["id"]))
+    return stray
+
+
+def demote(client, primary_host, primary_port, rewrite=True):
+    """Send :func:`demotion_commands` in one transaction on ``client`` (a primary); return ``(disconnected,
+    rewrite_error)``: the number of client connections closed, and the reason ``CONFIG REWRITE`` failed (None when
+    it succeeded or was not asked for). A refused ``REPLICAOF`` raises; ``EXEC`` runs every queued command all the
+    same, so the node's clients were then disconnected too, which costs them a reconnect and nothing else."""
+    commands = demotion_commands(primary_host, primary_port, rewrite)
+    pipe = client.pipeline(transaction=True)
+    for command in commands:
+        pipe.execute_command(*command)
+    try:
+        replies = pipe.execute(raise_on_error=False)
+    finally:
+        pipe.reset()
+    outcome = dict(zip((command_text(c) for c in commands), replies))
+    replicaof = outcome[command_text(commands[0])]
+    if isinstance(replicaof, Exception):
+        reason = describe_error(replicaof)
+        raise HaRedisError("REPLICAOF %s %s failed: %s." % (primary_host, primary_port, reason), reason=reason)
+    rewrite_error = None
+    if rewrite and isinstance(outcome["CONFIG REWRITE"], Exception):
+        rewrite_error = describe_error(outcome["CONFIG REWRITE"])
+    disconnected = sum(reply for reply in replies[-2:] if isinstance(reply, int))
+    return disconnected, rewrite_error
+
+
 def plan_replication(state, want_role, primary_host=None, primary_port=None, self_endpoint=None, force=False):
     """Decide the REPLICAOF arguments, or None when the node is already as asked.
 

@@ -21,8 +21,11 @@ Sequence (``Switchover.run``):
 4. ``SENTINEL FAILOVER``; wait until a candidate reports role master (the write pause ends there, as far as
    clients of the new primary are concerned) and that Sentinel names it.
 5. ``REPLICAOF`` on the old primary while it is still paused, so that it never accepts a write that the new
-   primary would not have; ``CLIENT UNPAUSE``.
-6. Wait until every Sentinel names the new primary and the old primary replicates from it with its link up.
+   primary would not have, with ``CONFIG REWRITE`` and ``CLIENT KILL TYPE normal|pubsub`` in the same ``MULTI``
+   (Sentinel's own demotion): its clients, the paused ones included, are disconnected and ask the Sentinels
+   again, whatever their library does on ``READONLY``; ``CLIENT UNPAUSE``.
+6. Wait until every Sentinel names the new primary and the old primary replicates from it with its link up; then
+   close the connections the old primary accepted since step 5 (clients a lagging Sentinel sent back to it).
 
 On any error or timeout: unpause, restore priorities, fail with one message. The write pause of steps 3 to 5 is
 the ``with`` block of :meth:`Switchover.write_pause`, which always ends it.
@@ -56,6 +59,12 @@ from ansible_collections.ha.redis.plugins.module_utils._failover import (
     reconfigure_at_once,
     replica_summary,
     version_tuple,
+)
+from ansible_collections.ha.redis.plugins.module_utils._redis_config import (
+    command_text,
+    demote,
+    demotion_commands,
+    stray_clients,
 )
 from ansible_collections.ha.redis.plugins.module_utils._sentinel_model import (
     address,
@@ -114,6 +123,8 @@ class Switchover:
         self.align_with_sentinel_info = align_with_sentinel_info
         self.commands = []
         self.warnings = []
+        self.clients_disconnected = None
+        self.demoted_at = None
         self._clients = {}
 
     # clients ---------------------------------------------------------------------------------------------
@@ -268,12 +279,15 @@ class Switchover:
                           "Sentinel %s to name %s" % (leader, target), pause.renew)
             self.wait(deadline, partial(self._settled, primary, target), "every Sentinel to end the failover on %s "
                       "and the old primary to replicate from it" % target)
+            self._sweep(primary)
         finally:
             self._restore(restore, rewrite=failover_sent)
             if parallel_syncs is not None:
                 self._restore_parallel_syncs(leader, parallel_syncs)
             result["elapsed"] = deadline.elapsed()
             result["commands"] = list(self.commands)
+            if self.clients_disconnected is not None:
+                result["clients_disconnected"] = self.clients_disconnected
             result["warnings"] = list(self.warnings)
         return result
 
@@ -385,14 +399,37 @@ class Switchover:
         return False, "roles: %s" % ", ".join(roles)
 
     def _follow(self, pause, target):
-        """The old primary follows the new one before any paused write can run on it."""
+        """The old primary follows the new one before any paused write can run on it, and closes its clients'
+        connections in the same transaction (Sentinel's demotion, ``demotion_commands``): the paused writers among
+        them reconnect through the Sentinels to the new primary instead of getting READONLY."""
         endpoint = parse_endpoint(target, DEFAULT_REDIS_PORT)
-        self.send(pause.primary, pause.client, "REPLICAOF", endpoint.host, endpoint.port)
+        self.commands.extend("%s: %s" % (pause.primary, text) for text in
+                             ["MULTI"] + [command_text(c) for c in demotion_commands(endpoint.host, endpoint.port)]
+                             + ["EXEC"])
+        disconnected, rewrite_error = demote(pause.client, endpoint.host, endpoint.port)
+        self.demoted_at = time.monotonic()
+        self.clients_disconnected = disconnected
+        if rewrite_error is not None:
+            # Sentinel rewrites it too; report and carry on.
+            self.warnings.append("CONFIG REWRITE on the old primary %s failed: %s" % (pause.primary, rewrite_error))
+
+    def _sweep(self, primary):
+        """Close the client connections the old primary accepted since its demotion (Sentinel's own excepted): a
+        client that reconnected while a Sentinel still named the old primary went back to it, and would otherwise
+        stay on a replica. Now that every Sentinel names the new primary, it finds that one. Best effort."""
+        if self.demoted_at is None:
+            return
         try:
-            self.send(pause.primary, pause.client, "CONFIG", "REWRITE")
-        except Exception as exc:  # noqa: BLE001 - Sentinel rewrites it too; report and carry on
-            self.warnings.append("CONFIG REWRITE on the old primary %s failed: %s"
-                                 % (pause.primary, describe_error(exc)))
+            client = self.data(primary)
+            own = client.client_id()
+            age = time.monotonic() - self.demoted_at
+            ids = stray_clients(client.client_list(_type="normal") + client.client_list(_type="pubsub"), age, own)
+            for client_id in ids:
+                self.send(primary, client, "CLIENT", "KILL", "ID", client_id)
+            self.clients_disconnected = (self.clients_disconnected or 0) + len(ids)
+        except Exception as exc:  # noqa: BLE001 - the switchover itself is done
+            self.warnings.append("Could not close the connections the old primary %s accepted during the switchover: "
+                                 "%s" % (primary, describe_error(exc)))
 
     def _raise_parallel_syncs(self, leader, plan):
         """``parallel-syncs`` on the leader up to the number of replicas for the duration, so that it reconfigures

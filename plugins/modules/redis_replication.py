@@ -17,6 +17,10 @@ description:
     given (the same name or IP address everywhere).
   - Meant for bootstrap and for repairing a node that disagrees with the Sentinel majority. With Sentinel in
     charge, use M(ha.redis.sentinel_failover) to move the primary role.
+  - A node that is a primary is demoted the way Sentinel demotes one, in one C(MULTI) - C(REPLICAOF),
+    C(CONFIG REWRITE), C(CLIENT KILL TYPE normal) and C(CLIENT KILL TYPE pubsub) - so that its clients are
+    disconnected and ask the Sentinels for the primary again instead of getting C(READONLY) from a replica
+    (since 1.2.0; RV(clients_disconnected) counts them). A replica pointed at another primary keeps its clients.
   - Refuses to make a node a replica of itself, and to demote a primary that still has connected replicas
     unless O(force=true).
   - With O(instances), does the same for every instance of the list in one module run, the instances in
@@ -156,6 +160,12 @@ commands:
   type: list
   elements: str
   sample: ["REPLICAOF 10.0.0.11 6379", "CONFIG REWRITE"]
+clients_disconnected:
+  description: Client connections a demoted primary closed (C(CLIENT KILL TYPE normal) and C(pubsub)).
+  returned: when a primary was demoted, outside check mode (with O(instances), in the instance's result)
+  type: int
+  sample: 3
+  version_added: 1.2.0
 diff:
   description:
     - The role and primary before and after, when run with C(--diff).
@@ -198,7 +208,10 @@ from ansible_collections.ha.redis.plugins.module_utils._instances import (
     summarize,
 )
 from ansible_collections.ha.redis.plugins.module_utils._redis_config import (
+    command_text,
     config_rewrite,
+    demote,
+    demotion_commands,
     plan_replication,
     replication_state,
 )
@@ -222,25 +235,43 @@ def converge(endpoint, settings, want, force, rewrite, check_mode, want_diff, re
                             self_endpoint=(endpoint.host, endpoint.port), force=force)
     if args is not None:
         result["changed"] = True
-        result["commands"] = ["REPLICAOF %s %s" % args]
-        if rewrite:
-            result["commands"].append("CONFIG REWRITE")
+        demoting = state["role"] == "primary" and args != ("NO", "ONE")
+        if demoting:
+            result["commands"] = (["MULTI"] + [command_text(c) for c in demotion_commands(*args, rewrite=rewrite)]
+                                  + ["EXEC"])
+        else:
+            result["commands"] = ["REPLICAOF %s %s" % args] + (["CONFIG REWRITE"] if rewrite else [])
         if args == ("NO", "ONE"):
             result["after"] = dict(role="primary", primary=None)
         else:
             result["after"] = dict(role="replica", primary="%s:%s" % args)
         if not check_mode:
-            try:
-                client.execute_command("REPLICAOF", *args)
-            except Exception as exc:
-                raise HaRedisError("REPLICAOF %s %s failed on %s: %s." % (args[0], args[1], endpoint,
-                                                                          describe_error(exc))) from exc
-            if rewrite:
-                config_rewrite(client)
+            if demoting:
+                result["clients_disconnected"], rewrite_error = _demote(client, endpoint, args, rewrite)
+                if rewrite_error is not None:
+                    raise HaRedisError("CONFIG REWRITE failed on %s, the change is live but not persisted: %s."
+                                       % (endpoint, rewrite_error))
+            else:
+                try:
+                    client.execute_command("REPLICAOF", *args)
+                except Exception as exc:
+                    raise HaRedisError("REPLICAOF %s %s failed on %s: %s." % (args[0], args[1], endpoint,
+                                                                              describe_error(exc))) from exc
+                if rewrite:
+                    config_rewrite(client)
             result["after"] = _summary(replication_state(client.info("replication")))
     if want_diff:
         result["diff"] = dict(before=result["before"], after=result["after"])
     return result
+
+
+def _demote(client, endpoint, args, rewrite):
+    """Demote a primary the way Sentinel does (one MULTI that also disconnects its clients)."""
+    try:
+        return demote(client, args[0], args[1], rewrite=rewrite)
+    except Exception as exc:
+        reason = exc.details["reason"] if isinstance(exc, HaRedisError) else describe_error(exc)
+        raise HaRedisError("REPLICAOF %s %s failed on %s: %s." % (args[0], args[1], endpoint, reason)) from exc
 
 
 def check_want(want, where):

@@ -28,6 +28,11 @@ description:
   - With O(zero_loss=true), writes on the primary are paused (C(CLIENT PAUSE WRITE), Redis 6.2 or newer) until
     the new primary has every acknowledged write and has been promoted; the old primary is then made a replica
     of the new one (C(REPLICAOF)) before it is unpaused, so it never accepts a write the new primary lacks.
+  - The old primary is demoted the way Sentinel demotes a primary, in one C(MULTI) - C(REPLICAOF),
+    C(CONFIG REWRITE), C(CLIENT KILL TYPE normal), C(CLIENT KILL TYPE pubsub) - so that every client connected to
+    it, the ones waiting on the write pause included, is disconnected and asks the Sentinels again. Without that,
+    a client that does not treat C(READONLY) as a reason to reconnect (most clients but redis-py's Sentinel
+    client) would keep writing to a replica. Since 1.2.0; RV(clients_disconnected) counts them.
   - Right after the promotion, the module points every other replica at the new primary (C(REPLICAOF), the command
     Sentinel sends them too), and when there are more of them than the leader's C(parallel-syncs), raises that
     setting on the leader to the number of replicas for the duration (C(SENTINEL SET), restored afterwards, also on
@@ -184,7 +189,18 @@ commands:
   returned: always
   type: list
   elements: str
-  sample: ["10.0.0.13:6379: CONFIG SET replica-priority 0", "10.0.0.11:6379: CLIENT PAUSE 5000 WRITE"]
+  sample: ["10.0.0.13:6379: CONFIG SET replica-priority 0", "10.0.0.11:6379: CLIENT PAUSE 5000 WRITE",
+           "10.0.0.11:6379: MULTI", "10.0.0.11:6379: REPLICAOF 10.0.0.12 6379", "10.0.0.11:6379: CONFIG REWRITE",
+           "10.0.0.11:6379: CLIENT KILL TYPE normal", "10.0.0.11:6379: CLIENT KILL TYPE pubsub",
+           "10.0.0.11:6379: EXEC"]
+clients_disconnected:
+  description:
+    - Client connections the old primary closed when it was demoted (C(CLIENT KILL TYPE normal) and C(pubsub)),
+      so that they reconnect through the Sentinels. Connections of Sentinels and monitoring count too.
+  returned: when a switchover happened
+  type: int
+  sample: 12
+  version_added: 1.2.0
 views:
   description: What each Sentinel named as the primary before the run (null when it did not answer).
   returned: always
@@ -210,7 +226,7 @@ from ansible_collections.ha.redis.plugins.module_utils._connection import (
 from ansible_collections.ha.redis.plugins.module_utils._switchover import Switchover
 
 RESULT_KEYS = ("changed", "old_primary", "new_primary", "elapsed", "write_pause_ms", "commands", "views", "msg",
-               "method", "synced_replicas", "info_cycle_wait")
+               "method", "synced_replicas", "info_cycle_wait", "clients_disconnected")
 
 
 def main():

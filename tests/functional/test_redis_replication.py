@@ -5,9 +5,18 @@
 
 from __future__ import annotations
 
+import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
 # keys Ansible itself adds to a result
 ANSIBLE_KEYS = {"invocation", "rc", "warnings", "deprecations", "action", "_ansible_no_log", "failed", "msg"}
-RETURN_KEYS = {"changed", "before", "after", "commands", "diff"}
+RETURN_KEYS = {"changed", "before", "after", "commands", "diff", "clients_disconnected"}
+
+
+def _client_ids(node, kind):
+    return {c["id"] for c in node.client().client_list(_type=kind)}
 
 
 def _repl(node):
@@ -32,8 +41,21 @@ def test_promote_then_repoint_with_check_and_repeat(cluster, run_module, run_ans
     follow = dict(login_port=replica.port, primary_host=primary.host, primary_port=primary.port, _ansible_diff=True)
     result = run_module("redis_replication", follow, check_mode=True)
     assert result["changed"] is True and _repl(replica)["role"] == "master"
+    # the demoted primary closes its clients' connections in the same transaction (Sentinel's client contract)
+    bystander = replica.client(single_connection_client=True, retry=Retry(NoBackoff(), 0))
+    subscriber = replica.client().pubsub()
+    subscriber.subscribe("news")
+    assert bystander.ping() is True and subscriber.get_message(timeout=1)["type"] == "subscribe"
+    subscribers = _client_ids(replica, "pubsub")
+    assert subscribers  # ours, and each Sentinel's hello channel
     result = run_module("redis_replication", follow)
     assert result["changed"] is True
+    assert result["commands"] == ["MULTI", "REPLICAOF %s %d" % (primary.host, primary.port), "CONFIG REWRITE",
+                                  "CLIENT KILL TYPE normal", "CLIENT KILL TYPE pubsub", "EXEC"]
+    assert result["clients_disconnected"] >= 2, result
+    with pytest.raises(redis.ConnectionError):
+        bystander.ping()
+    assert not subscribers & _client_ids(replica, "pubsub")
     assert result["diff"]["after"] == {"role": "replica", "primary": primary.address}
     info = _repl(replica)
     assert (info["role"], info["master_host"], int(info["master_port"])) == ("slave", primary.host, primary.port)

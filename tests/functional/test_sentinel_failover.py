@@ -13,10 +13,12 @@ import time
 import pytest
 import redis
 from cluster import Cluster, sentinel_state, wait_until
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 RETURN_KEYS = {"changed", "old_primary", "new_primary", "elapsed", "write_pause_ms", "commands", "views", "msg",
-               "method", "synced_replicas", "info_cycle_wait"}
+               "method", "synced_replicas", "info_cycle_wait", "clients_disconnected"}
 
 
 class Writer(threading.Thread):
@@ -90,6 +92,41 @@ class AddrWriter(threading.Thread):
         self.join(10)
 
 
+class DirectWriter(threading.Thread):
+    """A client that is not Sentinel-aware and does not treat READONLY as a disconnect (as ioredis and most clients
+    by default): one connection to the primary, no retry. It writes until the connection is closed under it, and
+    records each reply: a demoted primary must close it (Sentinel's client contract), never answer READONLY."""
+
+    def __init__(self, node, key="seq-direct"):
+        super().__init__(daemon=True)
+        self.key = key
+        self.client = redis.Redis(host=node.host, port=node.port, password=node.password, socket_timeout=10,
+                                  single_connection_client=True, retry=Retry(NoBackoff(), 0))
+        self.acked = []
+        self.readonly = 0
+        self.errors = []
+        self.disconnected = None
+        self.stop_event = threading.Event()
+
+    def run(self):
+        n = 0
+        while not self.stop_event.is_set() and self.disconnected is None:
+            n += 1
+            try:
+                self.client.rpush(self.key, n)
+                self.acked.append(n)
+            except redis.ConnectionError as exc:
+                self.disconnected = str(exc)
+            except redis.RedisError as exc:
+                self.errors.append(str(exc))
+                self.readonly += isinstance(exc, redis.exceptions.ReadOnlyError)
+                time.sleep(0.01)
+
+    def stop(self):
+        self.stop_event.set()
+        self.join(10)
+
+
 def _priority(node):
     return node.client().config_get("replica-priority")["replica-priority"]
 
@@ -117,16 +154,28 @@ def test_switchover_to_target_loses_no_acknowledged_write(cluster, run_module, r
     assert set(_sentinel_views(cluster).values()) == {old.address}
 
     writer = Writer(cluster)
+    direct = DirectWriter(old)
     writer.start()
+    direct.start()
     time.sleep(0.5)
     try:
         result = run_module("sentinel_failover", args)
         time.sleep(0.5)
     finally:
         writer.stop()
+        direct.stop()
     assert result.get("failed") is not True, result
     assert result["changed"] is True
     assert set(result) - {"invocation", "rc", "warnings"} <= RETURN_KEYS
+    # Sentinel's client contract: the demoted primary closed the direct client's connection (it was waiting on the
+    # write pause) in the same transaction as its REPLICAOF; the client never saw READONLY.
+    assert direct.readonly == 0 and direct.disconnected is not None, (direct.errors[:3], len(direct.errors))
+    assert len(direct.acked) > 10 and result["clients_disconnected"] >= 1, result
+    demotion = ["%s: %s" % (old.address, c) for c in ("MULTI", "REPLICAOF %s %d" % (target.host, target.port),
+                                                      "CONFIG REWRITE", "CLIENT KILL TYPE normal",
+                                                      "CLIENT KILL TYPE pubsub", "EXEC")]
+    start = result["commands"].index(demotion[0])
+    assert result["commands"][start:start + len(demotion)] == demotion, result["commands"]
     assert result["new_primary"] == target.address
     assert 0 < result["write_pause_ms"] < 5000
     assert set(_sentinel_views(cluster).values()) == {target.address}

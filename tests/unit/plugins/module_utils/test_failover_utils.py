@@ -73,7 +73,9 @@ def test_plan_commands_without_target_names_no_fixed_replica():
     commands = fo.plan_commands(P, R1, [], "main", "s1:26379", True, 5000, method="any_synced_replica")
     assert not any("replica-priority" in c for c in commands)
     assert "%s: REPLICAOF <promoted replica, predicted 10.0.0.2 6379>" % P in commands
-    assert fo.plan_commands(P, R1, [], "main", "s1", True, 5000)[-3] == "%s: REPLICAOF 10.0.0.2 6379" % P
+    assert fo.plan_commands(P, R1, [], "main", "s1", True, 5000)[-7:] == [
+        "%s: %s" % (P, c) for c in ("MULTI", "REPLICAOF 10.0.0.2 6379", "CONFIG REWRITE", "CLIENT KILL TYPE normal",
+                                    "CLIENT KILL TYPE pubsub", "EXEC", "CLIENT UNPAUSE")]
 
 
 @pytest.mark.parametrize("age_ms, expected_s", [

@@ -86,3 +86,18 @@ def test_replication_plan():
     assert rc.plan_replication(loaded_primary, "replica", "10.0.0.2", 6379, force=True) == ("10.0.0.2", "6379")
     with pytest.raises(HaRedisError, match="itself"):
         rc.plan_replication(primary, "replica", "10.0.0.1", 6379, self_endpoint=("10.0.0.1", 6379))
+
+
+def test_demotion_commands_are_sentinels_own_in_order():
+    assert rc.demotion_commands("10.0.0.2", 6380) == [
+        ("REPLICAOF", "10.0.0.2", "6380"), ("CONFIG", "REWRITE"),
+        ("CLIENT", "KILL", "TYPE", "normal"), ("CLIENT", "KILL", "TYPE", "pubsub")]
+    assert ("CONFIG", "REWRITE") not in rc.demotion_commands("10.0.0.2", "6380", rewrite=False)
+    assert rc.command_text(("CLIENT", "KILL", "TYPE", "normal")) == "CLIENT KILL TYPE normal"
+
+
+def test_stray_clients_spares_the_caller_and_sentinels_links():
+    clients = [dict(id="5", age="0", name=""), dict(id="6", age="1", name="sentinel-1a2b3c4d-cmd"),
+               dict(id="7", age="12", name=""), dict(id="8", age="2", name="app"), dict(id="9", name="")]
+    assert rc.stray_clients(clients, 2.4, own_id=5) == ["8"]
+    assert rc.stray_clients(clients, 20, own_id="99") == ["5", "7", "8"]
