@@ -51,6 +51,8 @@ EVENT_TEXT = {
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--report-only", action="store_true",
+                        help="write results.md again from results.json, without running anything")
     return parser.parse_args(argv)
 
 
@@ -82,7 +84,7 @@ def summarise(values):
     median = statistics.median(numbers)
     text = "%g" % round(median)
     if len(numbers) > 1 and min(numbers) != max(numbers):
-        text += " (%g-%g)" % (min(numbers), max(numbers))
+        text += " (%g to %g)" % (min(numbers), max(numbers))
     if never:
         text += ", never in %d/%d" % (never, len(values))
     return text
@@ -101,10 +103,11 @@ def report(all_rows, runs, started, load):
         % (started, runs, redis_version(), DOWN_AFTER_MS, NODE_TIMEOUT_MS, matrix.INTERVAL_MS,
            load, os.cpu_count()),
         "",
-        "Each cell: median (min-max) over the runs. `gap`: longest time between two acknowledged writes (ms); "
+        "Each cell: median (min to max) over the runs. `gap`: longest time between two acknowledged writes (ms); "
         "`failed`: writes that returned an error; `lost`: acknowledged writes missing when read back; `resumed`: "
-        "ms until the client wrote again for good after the event (see each event's reference below; `never`: "
-        "still failing, or waiting for a reply, when it was stopped %.1f s after the event)." % events.SETTLE_S,
+        "ms until the client wrote again for good after the event (see each event's reference below; negative: it "
+        "was writing again before that moment; `never`: still failing, or waiting for a reply, when it was stopped "
+        "%.1f s after the event)." % events.SETTLE_S,
         "",
         "| event | client | gap ms | failed | lost | resumed ms | errors seen |",
         "| --- | --- | ---: | ---: | ---: | ---: | --- |",
@@ -133,6 +136,12 @@ def redis_version():
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.report_only:
+        saved = json.loads((OUT / "results.json").read_text())
+        text = report(saved["rows"], saved["runs"], saved["started"], saved["load"])
+        (OUT / "results.md").write_text(text)
+        print(text)
+        return 0
     assert matrix.node_modules_ready(), "run `npm ci` in tests/clients first (make bench does)"
     started = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
     load = [round(x, 2) for x in os.getloadavg()]

@@ -35,9 +35,10 @@ import matrix  # noqa: E402
 from cluster import DOWN_AFTER_MS  # noqa: E402
 from redis_cluster_lab import NODE_TIMEOUT_MS  # noqa: E402
 
-# node-redis reconnects after min(2^retries * 50 ms, 2 s) + up to 200 ms of jitter (its default reconnectStrategy):
-# after a kill it can find the new primary up to 2.2 s after the Sentinels name it.
-NODE_REDIS_BACKOFF_MS = 2200
+# node-redis asks a Sentinel SENTINEL MASTER, where the Sentinel that leads a failover names the new primary only once
+# the failover is over: after a kill it writes again about then, later than down-after + 2 s on loopback (its
+# reconnectStrategy makes no difference: tried with retries every 100-500 ms).
+NODE_REDIS_AFTER_ALL_NAMED_MS = 1000
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -100,10 +101,16 @@ def test_switchover_every_sentinel_client_writes_within_1s_of_the_naming_and_los
 
 
 def test_kill_of_the_primary_every_sentinel_client_within_down_after_plus_2s(sentinel_setup):
+    """The target (longest gap within down-after + 2 s) holds for every client but node-redis, which writes again
+    within 1 s of every Sentinel naming the new primary in SENTINEL MASTER (3.3-5.5 s after the kill on
+    loopback)."""
     rows, timing = run(sentinel_setup, "kill")
+    assert timing["all_named_after_ms"] is not None, timing
 
     def check(name, row):
-        bound = DOWN_AFTER_MS + 2000 + (NODE_REDIS_BACKOFF_MS if name == "node-redis-sentinel" else 0)
+        bound = DOWN_AFTER_MS + 2000
+        if name == "node-redis-sentinel":
+            bound = max(bound, timing["all_named_after_ms"] + NODE_REDIS_AFTER_ALL_NAMED_MS)
         if row["resumed_ms"] is None:
             return "never wrote again after the kill"
         if row["longest_gap_ms"] > bound:
