@@ -58,8 +58,8 @@ def parse_args(argv):
 
 def one_run(workdir):
     rows, timings = [], []
-    for topology, setup_class, event_names in (("sentinel", events.SentinelSetup, SENTINEL_EVENTS),
-                                                ("cluster", events.ClusterSetup, CLUSTER_EVENTS)):
+    plan = (("sentinel", events.SentinelSetup, SENTINEL_EVENTS), ("cluster", events.ClusterSetup, CLUSTER_EVENTS))
+    for topology, setup_class, event_names in plan:
         setup = setup_class(Path(workdir) / topology)
         try:
             for event in event_names:
@@ -68,8 +68,8 @@ def one_run(workdir):
                 label = "%s %s" % (topology, event)
                 timings.append(dict(result["timing"], event=label))
                 rows += [dict(row, event=label) for row in result["rows"]]
-                print("  %s: %s" % (label, ", ".join("%s %s/%s" % (r["client"], r["longest_gap_ms"], r["resumed_ms"])
-                                                    for r in result["rows"])), flush=True)
+                figures = ["%s %s/%s" % (r["client"], r["longest_gap_ms"], r["resumed_ms"]) for r in result["rows"]]
+                print("  %s: %s" % (label, ", ".join(figures)), flush=True)
         finally:
             setup.stop()
     return rows, timings
