@@ -39,6 +39,7 @@ from redis_cluster_lab import ClusterLab  # noqa: E402
 
 BASELINE_S = 1.0  # writing before the event
 SETTLE_S = 2.5  # writing after the event is over
+KILL_SETTLE_S = 4.0  # after a kill: long enough to see a slow recovery under load (the bounds stay the same)
 FREEZE_S = 3.0
 REBALANCE_SLOTS = 1000
 # What ha.redis sets on every data node of a group with replicas (roles/server): a primary left without replicas
@@ -180,7 +181,7 @@ class SentinelSetup:
         action = {"switchover": self._switchover, "kill": self._kill, "freeze": self._freeze,
                   "plain_replicaof": self._plain_replicaof}[event]
         result = _measure(names, lambda n: matrix.sentinel_config(n, self.group.name, self.sentinel_addresses, tag),
-                          action, self._readback(tag))
+                          action, self._readback(tag), KILL_SETTLE_S if event == "kill" else SETTLE_S)
         for row in result["rows"]:
             row["event"] = event
         return result
@@ -320,7 +321,8 @@ class ClusterSetup:
         if event == "rebalance":
             self._grow()
         action = {"cluster_failover": self._failover, "kill": self._kill, "rebalance": self._rebalance}[event]
-        result = _measure(names, lambda n: matrix.cluster_config(n, self.startup, tag), action, self._readback(tag))
+        result = _measure(names, lambda n: matrix.cluster_config(n, self.startup, tag), action, self._readback(tag),
+                          KILL_SETTLE_S if event == "kill" else SETTLE_S)
         for row in result["rows"]:
             row["event"] = event
         return result
@@ -354,7 +356,23 @@ class ClusterSetup:
                    interval=0.05, what="a replica of %s to take over" % address)
         done_ms = matrix.now_ms()
         self._restart = node
-        return {"event_ms": event_ms, "done_ms": done_ms, "old": address, "promoted_after_ms": done_ms - event_ms}
+        # Every running node says cluster_state:ok and names the killed node failing: what the clients see then.
+        wait_until(lambda: self._agreed(address), timeout=30, interval=0.05, what="every node to see the takeover")
+        agreed_ms = matrix.now_ms()
+        return {"event_ms": event_ms, "done_ms": done_ms, "old": address, "promoted_after_ms": done_ms - event_ms,
+                "agreed_after_ms": agreed_ms - event_ms}
+
+    def _agreed(self, address):
+        for node in self.lab.nodes:
+            if not node.running:
+                continue
+            client = node.client(socket_timeout=0.5)
+            if "cluster_state:ok" not in client.execute_command("CLUSTER", "INFO"):
+                return False
+            lines = [line.split() for line in client.execute_command("CLUSTER", "NODES").splitlines()]
+            if not any(p[1].split("@")[0] == address and "fail" in p[2] and "fail?" not in p[2] for p in lines):
+                return False
+        return True
 
     def _grow(self):
         self.lab.add_node("d")

@@ -35,10 +35,14 @@ import matrix  # noqa: E402
 from cluster import DOWN_AFTER_MS  # noqa: E402
 from redis_cluster_lab import NODE_TIMEOUT_MS  # noqa: E402
 
-# node-redis asks a Sentinel SENTINEL MASTER, where the Sentinel that leads a failover names the new primary only once
-# the failover is over: after a kill it writes again about then, later than down-after + 2 s on loopback (its
-# reconnectStrategy makes no difference: tried with retries every 100-500 ms).
-NODE_REDIS_AFTER_ALL_NAMED_MS = 1000
+# node-redis misses the kill target on loopback: it writes again up to about 2 s after every Sentinel names the new
+# primary, in GET-MASTER-ADDR-BY-NAME and in SENTINEL MASTER (which it reads, and which the Sentinel leading a failover
+# changes only when the failover is over). Measured 3.3-5.4 s after the kill; a faster socket.reconnectStrategy made
+# no difference (tried: retries every 100-500 ms). The bound below is that observation plus 200 ms, not a target.
+NODE_REDIS_AFTER_ALL_NAMED_MS = 2200
+# When the servers themselves are slower than the target (a loaded machine: the Sentinels name the new primary late),
+# a client still has to write again within this much of the naming.
+AFTER_NAMING_MS = 700
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -101,14 +105,15 @@ def test_switchover_every_sentinel_client_writes_within_1s_of_the_naming_and_los
 
 
 def test_kill_of_the_primary_every_sentinel_client_within_down_after_plus_2s(sentinel_setup):
-    """The target (longest gap within down-after + 2 s) holds for every client but node-redis, which writes again
-    within 1 s of every Sentinel naming the new primary in SENTINEL MASTER (3.3-5.5 s after the kill on
-    loopback)."""
+    """The target (longest gap within down-after + 2 s; on loopback the Sentinels name the new primary about 2.3 s
+    after the kill) holds for every client but node-redis, which writes again within 2.2 s of every Sentinel naming
+    the new primary (3.3-5.4 s after the kill). On a loaded machine where the Sentinels themselves name the new
+    primary later, each client must write again within 0.7 s of that naming instead."""
     rows, timing = run(sentinel_setup, "kill")
     assert timing["all_named_after_ms"] is not None, timing
 
     def check(name, row):
-        bound = DOWN_AFTER_MS + 2000
+        bound = max(DOWN_AFTER_MS + 2000, timing["named_after_ms"] + AFTER_NAMING_MS)
         if name == "node-redis-sentinel":
             bound = max(bound, timing["all_named_after_ms"] + NODE_REDIS_AFTER_ALL_NAMED_MS)
         if row["resumed_ms"] is None:
@@ -167,7 +172,8 @@ def test_planned_cluster_changes_every_cluster_client_follows_and_loses_nothing(
 
 
 def test_kill_of_a_cluster_primary(cluster_setup):
-    """Every cluster client writes to every slot again within 1 s of the replica's promotion, except node-redis:
+    """Every cluster client writes to every slot again within 1 s of every node seeing the replica's promotion
+    (cluster_state:ok, the killed node failing), except node-redis:
     with its defaults a write routed to the dead node waits for that node to come back (its offline queue), and
     the client never learns the new slot map meanwhile."""
     rows, timing = run(cluster_setup, "kill")
@@ -177,10 +183,11 @@ def test_kill_of_a_cluster_primary(cluster_setup):
             return None if row["pending"] and row["resumed_ms"] is None else "was expected to hang on the dead node"
         if row["resumed_ms"] is None:
             return "never wrote again after the kill"
-        if row["resumed_ms"] > timing["promoted_after_ms"] + 1000:
-            return "wrote to every slot again %d ms after the kill, the promotion took %d ms" % (
-                row["resumed_ms"], timing["promoted_after_ms"])
-        if row["longest_gap_ms"] > NODE_TIMEOUT_MS + 2000:
-            return "longest gap %d ms, expected within %d" % (row["longest_gap_ms"], NODE_TIMEOUT_MS + 2000)
+        if row["resumed_ms"] > timing["agreed_after_ms"] + 1000:
+            return "wrote to every slot again %d ms after the kill, every node saw the takeover after %d ms" % (
+                row["resumed_ms"], timing["agreed_after_ms"])
+        bound = max(NODE_TIMEOUT_MS + 2000, timing["agreed_after_ms"] + AFTER_NAMING_MS)
+        if row["longest_gap_ms"] > bound:
+            return "longest gap %d ms, expected within %d" % (row["longest_gap_ms"], bound)
         return None
     assert problems(rows, check) == []
