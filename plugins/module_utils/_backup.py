@@ -169,7 +169,7 @@ def take_snapshot(local, connect, group, self_address, restic, env, keep=None, a
     replid = own.get("master_replid", "")
     bgsave(local, timeout)
     path = rdb_path(local)
-    with open(path, "rb") as rdb:  # the file BGSAVE renamed into place; a later save replaces the name, not it
+    with open(path, "rb", buffering=0) as rdb:  # unbuffered: restic reads the fd from 0; the file BGSAVE renamed into place; a later save replaces the name, not it
         rdb_format = rdb_version_of(rdb.read(9))
         rdb.seek(0)
         size = os.fstat(rdb.fileno()).st_size
@@ -191,11 +191,15 @@ def take_snapshot(local, connect, group, self_address, restic, env, keep=None, a
     if argv:
         forgot = run_restic(argv, env, timeout=timeout)
         removed = 0
-        try:
-            for series in json.loads(forgot.stdout.decode("utf-8", "replace") or "[]") or []:
-                removed += len(series.get("remove") or [])
-        except ValueError:
-            pass
+        # --json with --prune: the JSON document on one line, then prune's own text.
+        for line in forgot.stdout.decode("utf-8", "replace").splitlines():
+            try:
+                series_list = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(series_list, list):
+                removed += sum(len(series.get("remove") or []) for series in series_list
+                               if isinstance(series, dict))
         result["forgotten"] = removed
     result["elapsed"] = round(time.monotonic() - started, 3)
     return result
