@@ -18,6 +18,7 @@ only the standard library.
 
 from __future__ import annotations
 
+import datetime
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -132,12 +133,13 @@ def replicas_of(info_replication):
     for key, value in sorted(info_replication.items()):
         if not re.match(r"^slave\d+$", str(key)):
             continue
-        if isinstance(value, str):
-            value = dict(part.split("=", 1) for part in value.split(",") if "=" in part)
-        host, port = value.get("ip"), value.get("port")
+        entry = value
+        if isinstance(entry, str):
+            entry = dict(part.split("=", 1) for part in entry.split(",") if "=" in part)
+        host, port = entry.get("ip"), entry.get("port")
         address = "[%s]:%s" % (host, port) if ":" in str(host) else "%s:%s" % (host, port)
-        replicas.append(dict(address=address, state=str(value.get("state")), offset=int(value.get("offset", 0)),
-                             lag=int(value.get("lag", -1))))
+        replicas.append(dict(address=address, state=str(entry.get("state")), offset=int(entry.get("offset", 0)),
+                             lag=int(entry.get("lag", -1))))
     return replicas
 
 
@@ -271,8 +273,8 @@ def pick_snapshot(snapshots, group, snapshot):
 def parse_env_file(text):
     """``KEY="value"`` lines (as systemd reads them) -> dict. Comments and blank lines are skipped."""
     env = {}
-    for line in text.splitlines():
-        line = line.strip()
+    for raw in text.splitlines():
+        line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, value = line.split("=", 1)
@@ -303,3 +305,27 @@ def backup_age_findings(latest, now, max_age_seconds):
             warnings.append("Group %s: the last backup is %d s old, expected at most %d s."
                             % (group, age, max_age_seconds))
     return report, warnings
+
+
+def snapshot_time(text):
+    """restic's time (``2026-12-08T04:14:11.237134919Z`` or ``...+01:00``) -> Unix time (float)."""
+    found = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", str(text))
+    if not found:
+        raise BackupError("The snapshot time %r is not an RFC 3339 time." % (text,))
+    zone = "+00:00" if found.group(3) == "Z" else found.group(3)
+    moment = datetime.datetime.fromisoformat(found.group(1) + zone)
+    return moment.timestamp() + float("0" + (found.group(2) or ".0"))
+
+
+def latest_per_group(entries, groups):
+    """``{group: (unix time, snapshot short id) or None}`` from ``restic snapshots --json`` entries."""
+    latest = dict.fromkeys(groups)
+    for entry in entries or []:
+        host = str(entry.get("hostname", ""))
+        group = host[len(SNAPSHOT_HOST_PREFIX):] if host.startswith(SNAPSHOT_HOST_PREFIX) else None
+        if group not in latest:
+            continue
+        when = snapshot_time(entry.get("time"))
+        if latest[group] is None or when > latest[group][0]:
+            latest[group] = (when, entry.get("short_id"))
+    return latest

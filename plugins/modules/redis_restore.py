@@ -119,7 +119,8 @@ commands:
   returned: success
   type: list
   elements: str
-  sample: ["systemctl stop redis-server@main.service", "restic dump 4f1c2a9b", "systemctl start redis-server@main.service"]
+  sample: ["systemctl stop redis-server@main.service", "restic dump 4f1c2a9b",
+           "systemctl start redis-server@main.service"]
 elapsed:
   description: Seconds the load took.
   returned: with O(action=load), outside check mode

@@ -155,3 +155,17 @@ def test_the_timer_copy_runs_alone_and_writes_metrics(cluster, repo, tmp_path):
     assert 'ha_redis_backup_last_failure_timestamp_seconds{ha_redis_group="main"} 0.0' not in open(
         str(metrics) + "." + str(source.port)).read()
     assert sys.version_info >= (3, 6)
+
+
+def test_backup_info_reports_each_groups_age(cluster, repo, run_module):
+    missing = run_module("backup_info", dict(groups=["main"], env_file=str(repo)))
+    assert missing["failed"] and "Cannot read the backup repository" in missing["msg"]
+    taken = [run_module("redis_backup", backup_args(node, repo)) for node in cluster.data_nodes]
+    assert sum(bool(r["is_source"]) for r in taken) == 1
+    info = run_module("backup_info", dict(groups=["main", "cache"], env_file=str(repo), max_age=3600),
+                      check_mode=True)
+    assert info["changed"] is False and set(info) - ANSIBLE_KEYS == {"changed", "groups", "report", "warnings_found"}
+    assert info["groups"]["main"]["age_seconds"] < 60 and info["groups"]["cache"]["snapshot"] is None
+    assert info["warnings_found"] == ["Group cache has no backup in the repository, expected one within 3600 s."]
+    wait_until(lambda: run_module("backup_info", dict(groups=["main"], env_file=str(repo), max_age=1))
+               ["warnings_found"], timeout=10, what="the backup to be older than 1 s")

@@ -6,13 +6,13 @@
 from __future__ import annotations
 
 import pytest
-
 from ansible_collections.ha.redis.plugins.module_utils._backup_plan import (
     BackupError,
     backup_age_findings,
     choose_source,
     engine_of,
     forget_argv,
+    latest_per_group,
     parse_env_file,
     parse_tags,
     pick_snapshot,
@@ -22,6 +22,7 @@ from ansible_collections.ha.redis.plugins.module_utils._backup_plan import (
     replicas_of,
     retention_args,
     snapshot_tags,
+    snapshot_time,
 )
 
 PRIMARY = "10.0.0.11:6379"
@@ -109,7 +110,8 @@ def test_rdb_header():
 
 def test_engine_of_info_server():
     assert engine_of({"redis_version": "7.0.15"}) == ("redis", "7.0.15")
-    assert engine_of({"redis_version": "7.2.4", "server_name": "valkey", "valkey_version": "8.1.1"}) == ("valkey", "8.1.1")
+    valkey = {"redis_version": "7.2.4", "server_name": "valkey", "valkey_version": "8.1.1"}
+    assert engine_of(valkey) == ("valkey", "8.1.1")
 
 
 def test_tags_round_trip():
@@ -148,3 +150,14 @@ def test_backup_age():
     report, warnings = backup_age_findings({"main": 9900.0, "cache": None, "old": 1000.0}, 10000.0, 3600)
     assert report[1] == "Group main: last backup 100 s ago."
     assert [w.split(":")[0].split(" has")[0] for w in warnings] == ["Group cache", "Group old"]
+
+
+def test_snapshot_times_and_latest_per_group():
+    assert snapshot_time("1970-01-01T00:01:00.5Z") == 60.5
+    assert snapshot_time("1970-01-01T01:01:00+01:00") == 60.0
+    with pytest.raises(BackupError):
+        snapshot_time("yesterday")
+    entries = [dict(hostname="ha-redis-main", time="1970-01-01T00:01:00Z", short_id="a"),
+               dict(hostname="ha-redis-main", time="1970-01-01T00:02:00Z", short_id="b"),
+               dict(hostname="elsewhere", time="1970-01-01T00:03:00Z", short_id="c")]
+    assert latest_per_group(entries, ["main", "cache"]) == {"main": (120.0, "b"), "cache": None}
