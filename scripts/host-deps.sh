@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the tests need on this (Debian) machine, as root: redis-server/redis-sentinel binaries for the
-# functional tests, prometheus (promtool) for the alert rules, docker.io and debootstrap for the lab and Molecule, rsync and ssh for the tooling.
+# functional tests, restic for the backups, prometheus (promtool) for the alert rules, docker.io and debootstrap for the lab and Molecule, rsync and ssh for the tooling.
 # Debian's maintainer scripts would start the packaged services: a policy-rc.d keeps them stopped.
 set -euo pipefail
 need=()
@@ -15,6 +15,8 @@ command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 # The exporter's ACL users are tested against the real exporter (tests/functional/test_exporter_acl.py).
 command -v prometheus-redis-exporter >/dev/null 2>&1 || need+=(prometheus-redis-exporter)
+# Backups are taken and restored with restic (tests/functional/test_backup.py, bench/backup.py).
+command -v restic >/dev/null 2>&1 || need+=(restic)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

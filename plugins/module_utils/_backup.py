@@ -153,8 +153,8 @@ def take_snapshot(local, connect, group, self_address, restic, env, keep=None, a
                   is_source=choice.source == self_address, warnings=list(choice.warnings), snapshot=None,
                   commands=[])
     if not result["is_source"]:
-        result["skipped_reason"] = "this node (%s) is not the source; %s is (%s)" % (self_address, choice.source,
-                                                                                    choice.reason)
+        result["skipped_reason"] = "this node (%s) is not the source; %s is (%s)" % (
+            self_address, choice.source, choice.reason)
         return result
     result["commands"] = ["BGSAVE SCHEDULE", "restic backup --stdin", "restic forget --prune" if keep else None]
     result["commands"] = [command for command in result["commands"] if command]
@@ -258,8 +258,8 @@ def _remove(path):
 def systemctl(action, unit):
     done = subprocess.run(["systemctl", action, unit], capture_output=True, check=False)
     if done.returncode != 0:
-        raise BackupError("systemctl %s %s failed: %s" % (action, unit, done.stderr.decode("utf-8", "replace")
-                                                           .strip()))
+        error = done.stderr.decode("utf-8", "replace").strip()
+        raise BackupError("systemctl %s %s failed: %s" % (action, unit, error))
 
 
 def stop_and_wipe(local, service):
