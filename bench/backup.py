@@ -166,7 +166,7 @@ def main():
     parser.add_argument("--mb", type=int, default=1024)
     args = parser.parse_args()
     runs = []
-    for _ in range(args.runs):
+    for _run in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="ha-redis-bench-backup-") as tmp:
             runs.append(one_run(Path(tmp), args.mb))
             print(json.dumps(runs[-1]), flush=True)

@@ -55,7 +55,7 @@ def write(args):
     for i in range(60):
         pipe.hset("h:%d" % i, mapping={"f%d" % j: str(rng.random()) for j in range(12)})
         pipe.rpush("l:%d" % i, *["item-%d" % j for j in range(15)])
-        pipe.sadd("set:%d" % i, *["m-%d" % rng.randint(0, 10**6) for _ in range(15)])
+        pipe.sadd("set:%d" % i, *["m-%d" % rng.randint(0, 10**6) for _n in range(15)])
         pipe.zadd("z:%d" % i, {"m-%d" % j: rng.random() * 1000 for j in range(15)})
     for i in range(10):
         for j in range(25):

@@ -419,18 +419,18 @@ def main(argv=None):
                                allow_primary=args.allow_primary, max_lag_bytes=args.max_lag_bytes,
                                timeout=args.timeout, init_repository=True)
     except Exception as exc:  # noqa: BLE001 - reported to the journal and the metrics, exit 1
-        print("backup of group %s failed: %s" % (args.group, exc), file=sys.stderr)
+        sys.stderr.write("backup of group %s failed: %s\n" % (args.group, exc))
         if args.metrics:
             write_metrics(args.metrics, args.group, "failure", {}, now)
         return 1
     for warning in result["warnings"]:
-        print("WARNING: %s" % warning, file=sys.stderr)
+        sys.stderr.write("WARNING: %s\n" % warning)
     if result["is_source"]:
-        print("group %s: snapshot %s from %s (%s), RDB %s, %s bytes, %.1f s" % (
+        sys.stdout.write("group %s: snapshot %s from %s (%s), RDB %s, %s bytes, %.1f s\n" % (
             args.group, result["snapshot"]["id"], result["source"], result["reason"], result["snapshot"]["rdb"],
             result["snapshot"]["size_bytes"], result["elapsed"]))
     else:
-        print("group %s: %s" % (args.group, result["skipped_reason"]))
+        sys.stdout.write("group %s: %s\n" % (args.group, result["skipped_reason"]))
     if args.metrics:
         write_metrics(args.metrics, args.group, "success" if result["is_source"] else "skipped", result, now)
     return 0

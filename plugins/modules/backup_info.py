@@ -46,6 +46,7 @@ attributes:
     description: Read-only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Returns no diff.
 seealso:
   - module: ha.redis.redis_backup
 """

@@ -89,6 +89,7 @@ attributes:
     description: Chooses the source and reports what it would run; no BGSAVE, nothing sent to restic.
   diff_mode:
     support: none
+    description: Returns no diff.
 seealso:
   - module: ha.redis.redis_restore
 """

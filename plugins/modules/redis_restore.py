@@ -72,6 +72,7 @@ attributes:
     description: Runs the check and reports the commands the step would run; stops, removes and writes nothing.
   diff_mode:
     support: none
+    description: Returns no diff.
 seealso:
   - module: ha.redis.redis_backup
 """
