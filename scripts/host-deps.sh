@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the tests need on this (Debian) machine, as root: redis-server/redis-sentinel binaries for the
-# functional tests, Node.js and npm for the client matrix, prometheus (promtool) for the alert rules, docker.io and debootstrap for the lab and Molecule, rsync and ssh for the tooling.
+# functional tests, Node.js and npm for the client matrix, restic for the backups, prometheus (promtool) for the alert rules, docker.io and debootstrap for the lab and Molecule, rsync and ssh for the tooling.
 # Debian's maintainer scripts would start the packaged services: a policy-rc.d keeps them stopped.
 set -euo pipefail
 need=()
@@ -18,6 +18,8 @@ command -v prometheus-redis-exporter >/dev/null 2>&1 || need+=(prometheus-redis-
 # The client matrix's Node.js writers (tests/clients: npm ci, then node).
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+# Backups are taken and restored with restic (tests/functional/test_backup.py, bench/backup.py).
+command -v restic >/dev/null 2>&1 || need+=(restic)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

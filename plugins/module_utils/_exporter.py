@@ -117,6 +117,7 @@ class AlertSettings:
     max_lag_bytes: int = 1048576     # a replica further behind than this is lagging (as the gate's bound)
     memory_ratio: float = 0.9        # used memory over maxmemory above this is "near maxmemory"
     rejected_window: str = "5m"      # rejected connections counted over this window
+    backup_max_age: int = 7200       # seconds since a group's last successful backup (roles/backup's timers)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> AlertSettings:
@@ -135,6 +136,7 @@ class AlertSettings:
         try:
             values["max_lag_bytes"] = int(values.get("max_lag_bytes", base.max_lag_bytes))
             values["memory_ratio"] = float(values.get("memory_ratio", base.memory_ratio))
+            values["backup_max_age"] = int(values.get("backup_max_age", base.backup_max_age))
         except (TypeError, ValueError) as exc:
             raise ExporterError("The alert settings max_lag_bytes and memory_ratio must be numbers: %s."
                                 % exc) from None
@@ -152,6 +154,14 @@ def _rule(name, expr, severity, summary, pending=None, description=""):
     rule["annotations"] = {"summary": summary, "description": description,
                            "runbook": "%s#%s" % (RUNBOOK, name.lower())}
     return rule
+
+
+def _seconds_text(seconds):
+    """7200 -> "2h", 5400 -> "90m", 45 -> "45s"."""
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return "%d%s" % (seconds // size, unit)
+    return "%ds" % seconds
 
 
 def _groups_matcher(topo: Topology | None, label: str) -> str:
@@ -176,6 +186,7 @@ def alert_rules(settings: Mapping[str, Any] | None = None, topo: Topology | None
     group = "{{ $labels.ha_redis_group }}"
     mgroup = "{{ $labels.master_name }}"
     quorum_expr = "redis_sentinel_master_ckquorum_status{%s} == 0" % masters
+    backup = "{%s}" % _groups_matcher(topo, "ha_redis_group") if topo is not None else ""
     if topo is not None:
         quorum_expr = "(%s)\nor\nredis_sentinel_master_ok_sentinels{%s} < %d" % (quorum_expr, masters, topo.quorum)
     rules = [
@@ -258,6 +269,24 @@ def alert_rules(settings: Mapping[str, Any] | None = None, topo: Topology | None
               "The append-only file of group %s on %s (%s) cannot be written or rewritten." % (group, host, inst),
               None,
               "Redis cannot append to or rewrite its AOF; acknowledged writes may not be durable."),
+        # Backups (roles/backup): the timers' node_exporter textfile metrics, one series per data node and group;
+        # the group's newest success counts, whichever node took it.
+        _rule("RedisBackupTooOld",
+              "time() - max by (ha_redis_group) (ha_redis_backup_last_success_timestamp_seconds%s) > %d"
+              % (backup, s.backup_max_age), "warning",
+              "The last backup of group %s is {{ $value | humanizeDuration }} old (expected at most %s)."
+              % (group, _seconds_text(s.backup_max_age)),
+              s.pending,
+              "No node of the group has taken a snapshot for longer than the schedule allows: the recovery point "
+              "grows. See the timers' journal (journalctl -u 'ha-redis-backup@*')."),
+        _rule("RedisBackupFailed",
+              "max by (ha_redis_group) (ha_redis_backup_last_failure_timestamp_seconds%s)\n"
+              "> max by (ha_redis_group) (ha_redis_backup_last_success_timestamp_seconds%s)" % (backup, backup),
+              "warning",
+              "The last backup run of group %s failed." % group,
+              None,
+              "A backup timer failed after the group's last successful snapshot (repository, password, no replica "
+              "in sync); the journal of ha-redis-backup@<group>.service says why."),
     ]
     name = "ha-redis" if topo is None else "ha-redis-inventory"
     return {"groups": [{"name": name, "rules": rules}]}

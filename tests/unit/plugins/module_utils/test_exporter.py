@@ -87,8 +87,10 @@ def test_every_alert_has_a_summary_naming_group_and_instance_and_a_runbook():
     for rule in e.alert_rules()["groups"][0]["rules"]:
         summary = rule["annotations"]["summary"]
         assert "group" in summary.lower()
-        # Sentinels that disagree are counted across Sentinels: that one names the group only.
-        assert rule["alert"] == "RedisSentinelsDisagree" or "{{ $labels.instance }}" in summary \
+        # Sentinels that disagree are counted across Sentinels, backups across the group's nodes: those name the
+        # group only.
+        group_level = ("RedisSentinelsDisagree", "RedisBackupTooOld", "RedisBackupFailed")
+        assert rule["alert"] in group_level or "{{ $labels.instance }}" in summary \
             or "{{ $labels.master_address }}" in summary
         assert "{{ $labels.master_name }}" in summary or "{{ $labels.ha_redis_group }}" in summary
         assert rule["annotations"]["runbook"] == "docs/operations.md#" + rule["alert"].lower()
