@@ -15,6 +15,8 @@ command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 # The exporter's ACL users are tested against the real exporter (tests/functional/test_exporter_acl.py).
 command -v prometheus-redis-exporter >/dev/null 2>&1 || need+=(prometheus-redis-exporter)
+# The proxy gate (ha.redis.proxy_check) is tested against a real HAProxy (tests/functional/test_proxy_check.py).
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
