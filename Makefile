@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LAB_SIZE ?= 3
 LAB_SUITE ?= bookworm
-MOLECULE_SCENARIOS ?= default failover faults multi_group valkey secure scale rolling_upgrade cluster cluster_scale observability
+MOLECULE_SCENARIOS ?= default failover faults multi_group valkey secure scale rolling_upgrade cluster cluster_scale observability proxy
 # Scenarios run a second time on Debian 13 with Redis 8 (the base config's image comes from HA_REDIS_MOL_IMAGE).
 MOLECULE_TRIXIE_SCENARIOS ?= default
 PYTEST_WORKERS ?= 2
@@ -88,11 +88,13 @@ release: venv
 	scripts/release.sh
 
 # The benchmark (not part of `make test`): fresh containers of its own, results in bench/results.{json,md}; the
-# Redis Cluster modules against redis-cli --cluster on loopback processes, results in bench/cluster/.
+# Redis Cluster modules against redis-cli --cluster on loopback processes, results in bench/cluster/; a plain
+# client through the proxy (Molecule proxy), results in bench/proxy/.
 bench: host-deps venv
 	$(BIN)/pip install -q --disable-pip-version-check -r bench/requirements.txt
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 	$(BIN)/python bench/cluster.py
+	$(BIN)/python bench/proxy.py
 
 clean:
 	rm -rf build .cache
