@@ -39,10 +39,10 @@ def table(events):
             c["lost"], "%.2f s" % c["recovered_s"] if c["recovered_s"] is not None else "never"))
     cut = [e["cut_off_client"] for e in events if "cut_off_client" in e]
     if cut:
+        first = cut[0]
         lines += ["", "A client on the cut-off host, through that host's own proxy: %d writes acknowledged during the "
-                  "%.2f s after the cut, %d acknowledged writes lost." % (cut[0]["acknowledged_after_cut"],
-                                                                       cut[0]["acknowledged_for_s_after_cut"],
-                                                                       cut[0]["lost"])]
+                  "%.2f s after the cut, %d acknowledged writes lost."
+                  % (first["acknowledged_after_cut"], first["acknowledged_for_s_after_cut"], first["lost"])]
     return "\n".join(lines)
 
 

@@ -28,6 +28,7 @@ from cluster import COLLECTIONS, DATA_PASSWORD, REPO, SENTINEL_PASSWORD, free_po
 
 sys.path.insert(0, str(COLLECTIONS))
 from ansible_collections.ha.redis.plugins.module_utils import _proxy  # noqa: E402
+from ansible_collections.ha.redis.plugins.modules import proxy_check  # noqa: E402
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 CHECK_USER, CHECK_PASSWORD = "haproxy-check", "check-s3cret"
@@ -125,7 +126,8 @@ def test_gate_passes_then_fails_on_a_server_forced_up_and_on_a_dead_proxy(proxie
     assert not result.get("failed"), result["msg"] if "msg" in result else result
     assert result["changed"] is False and result["problems"] == []
     assert result["primaries"] == {cluster.name: cluster.primary.address}
-    assert set(result) >= {"elapsed", "attempts", "proxy", "problems", "primaries", "backends", "report"}
+    documented = set(yaml.safe_load(proxy_check.RETURN))
+    assert documented <= set(result) and set(result) - documented <= {"changed", "invocation", "rc"}
     assert check_mode_result(run_module, cluster, proxy)["problems"] == []
 
     # A replica forced up: HAProxy would send clients to it.
@@ -196,8 +198,8 @@ def test_a_plain_client_through_the_proxy_follows_a_switchover(proxied, run_modu
             new = served
             break
         time.sleep(0.02)
-    assert new is not None, "the client never reached another primary (%d failed writes, last: %s)" % (failed,
-                                                                                                   last_error)
+    assert new is not None, "the client never reached another primary (%d failed writes, last: %s)" % (
+        failed, last_error)
     assert cluster.current_primary().port == new
     result = gate(run_module, cluster, proxy)
     assert not result.get("failed"), result.get("msg")
