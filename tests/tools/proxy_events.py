@@ -12,10 +12,12 @@ through that host's own proxy when it has one (a client on the cut-off side: the
     proxy_events.py partition --network NET --hold 15 ...
 
 Figures per writer: acknowledged and failed writes, the longest gap between two acknowledged writes, the
-acknowledged writes the primary does not hold at the end (lost), and ``recovered_s``: from the event to the first
-acknowledged write after the last failed one. Passwords come from the environment (HA_REDIS_PASSWORD,
-HA_REDIS_SENTINEL_PASSWORD). Only the containers named with ``--node``/``--proxy`` and the network named with
-``--network`` are touched.
+acknowledged writes the primary does not hold at the end (lost), ``recovered_s``: from the event to the first
+acknowledged write after the last failed one, and ``outage_s``: from the first failed write to that one (for a
+switchover, whose playbook first checks the inventory for several seconds, the client's own outage).
+
+Passwords come from the environment (HA_REDIS_PASSWORD, HA_REDIS_SENTINEL_PASSWORD). Only the containers named
+with ``--node``/``--proxy`` and the network named with ``--network`` are touched.
 """
 
 from __future__ import annotations
@@ -64,7 +66,9 @@ def figures(writer, primary, event_at):
     summary = writer.summary
     last_error = summary.get("last_error_at")
     after = [t for t in summary["acked_at"] if last_error is not None and t > last_error]
+    first_error = summary.get("first_error_at")
     result.update(recovered_s=round(after[0] - event_at, 2) if after else (0.0 if last_error is None else None),
+                  outage_s=round(after[0] - first_error, 2) if after else (0.0 if last_error is None else None),
                   acknowledged_after_event=len([t for t in summary["acked_at"] if t >= event_at]))
     return result
 
