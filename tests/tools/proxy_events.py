@@ -47,6 +47,8 @@ def parse_args(argv):
     parser.add_argument("--port", type=int, default=6379)
     parser.add_argument("--network")
     parser.add_argument("--hold", type=float, default=15.0)
+    parser.add_argument("--cut", choices=["route", "network"], default="route",
+                        help="how the partition is made (see cut())")
     parser.add_argument("--settle", type=float, default=2.0)
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--interval", type=float, default=0.02, help="seconds between two writes of a client")
@@ -59,6 +61,22 @@ def parse_args(argv):
     if args.event == "partition" and not args.network:
         parser.error("partition needs --network")
     return args
+
+
+def cut(args, container, address):
+    """Cut ``container`` off the others; return the function that heals it.
+
+    ``route`` (default): inside the container, the route to the scenario's subnet becomes a blackhole; the host keeps
+    its address, so what runs on it (its own proxy, a local client) still reaches its own data node, as in a real
+    partition. Needs NET_ADMIN in the container. ``network``: ``docker network disconnect``, which also removes the
+    address (a proxy on the host then loses its own data node too)."""
+    if args.cut == "network":
+        docker("network", "disconnect", args.network, container)
+        return lambda: docker("network", "connect", "--ip", address, args.network, container)
+    route = docker("exec", container, "ip", "-4", "-o", "route", "show", "proto", "kernel").stdout.strip()
+    route = route.splitlines()[0].split()
+    docker("exec", container, "ip", "route", "replace", "blackhole", route[0])
+    return lambda: docker("exec", container, "ip", "route", "replace", *route)
 
 
 def figures(writer, primary, event_at):
@@ -102,13 +120,13 @@ def main(argv=None):
         docker("exec", old_container, "systemctl", "kill", "--signal=KILL", "redis-server@%s.service" % args.name)
         new, result["detection_s"] = wait_for(lambda: (p := d.agreed_primary()) and p != old and p, args.timeout)
     else:
-        host = old.rpartition(":")[0]
-        docker("network", "disconnect", args.network, old_container)
+        heal = cut(args, old_container, old.rpartition(":")[0])
         try:
             new, result["detection_s"] = wait_for(lambda: (p := d.agreed_primary()) and p != old and p, args.timeout)
             time.sleep(max(0.0, event_at + args.hold - time.time()))
         finally:
-            docker("network", "connect", "--ip", host, args.network, old_container)
+            heal()
+        result.update(cut=args.cut, healed_after_s=round(time.time() - event_at, 2))
     result["new_primary"] = new
     if new and new != old and args.event != "switchover":
         waited = wait_rejoined(d, old, new, args.timeout)
@@ -122,10 +140,11 @@ def main(argv=None):
         return 1
     result["client"] = figures(client, new, event_at)
     if local is not None:
-        after_cut = [t for t in local.summary["acked_at"] if t >= event_at]
-        result["cut_off_client"] = dict(local.figures(new), acknowledged_after_cut=len(after_cut),
-                                        acknowledged_for_s_after_cut=round(max(after_cut) - event_at, 2)
-                                        if after_cut else 0.0)
+        healed_at = event_at + result["healed_after_s"]
+        during = [t for t in local.summary["acked_at"] if event_at <= t < healed_at]
+        result["cut_off_client"] = dict(local.figures(new), acknowledged_during_cut=len(during),
+                                        acknowledged_for_s_after_cut=round(max(during) - event_at, 2)
+                                        if during else 0.0)
     print(json.dumps(result, indent=1))
     return 0
 
