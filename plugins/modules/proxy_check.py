@@ -81,17 +81,18 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Check that every proxy routes to the primary the Sentinels name
+# On each proxy host, as root (the stats socket is root's): for example with become, proxy set to inventory_hostname.
+- name: Check that this proxy routes every group to the primary the Sentinels name
   ha.redis.proxy_check:
     sentinels: [10.0.0.11:26379, 10.0.0.12:26379, 10.0.0.13:26379]
     primary_name: [main]
-    proxy: "{{ inventory_hostname }}"
+    stats_socket: /run/haproxy/admin.sock
+    proxy: proxy-1
     sentinel_password: "{{ redis_sentinel_password }}"
-  become: true
   no_log: true
   register: routes
 
-- name: Print what each proxy routes to
+- name: Print what the proxy routes to
   ansible.builtin.debug:
     msg: "{{ routes.report }}"
 """

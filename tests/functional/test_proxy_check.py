@@ -37,7 +37,18 @@ ROLE = REPO / "roles" / "proxy"
 pytestmark = pytest.mark.skipif(not Path(HAPROXY).exists(), reason="haproxy is not installed (scripts/host-deps.sh)")
 
 
-def render_config(cluster, workdir, port):
+def prepare_nodes(cluster):
+    """The check's user on every data node (the ACL rule of roles/server/templates/users.acl.j2: INFO only), and the
+    write bound ha.redis sets (min-replicas-to-write 1, whose good-replica count the check reads)."""
+    for node in cluster.data_nodes:
+        client = node.client()
+        client.execute_command("ACL", "SETUSER", CHECK_USER, "on", ">" + CHECK_PASSWORD, "resetchannels", "-@all",
+                               "+info")
+        client.config_set("min-replicas-to-write", 1)
+        client.config_set("min-replicas-max-lag", 10)
+
+
+def render_config(cluster, workdir, port, socket_path=None):
     """The role's template with the role's defaults, for one group of loopback nodes (each on its own port), with
     what a non-root process cannot do taken out (chroot, user, syslog)."""
     nodes = cluster.data_nodes
@@ -48,7 +59,8 @@ def render_config(cluster, workdir, port):
                                        CHECK_USER, CHECK_PASSWORD)
     variables = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
     variables.update(yaml.safe_load((ROLE / "vars" / "main.yml").read_text()))
-    variables.update(__redis_proxy_listeners=listeners, __redis_proxy_stats_socket=str(workdir / "admin.sock"),
+    variables.update(__redis_proxy_listeners=listeners,
+                     __redis_proxy_stats_socket=str(socket_path or workdir / "admin.sock"),
                      ansible_managed="Managed by the test")
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True)
     env.filters["comment"] = lambda text: "# " + text
@@ -87,13 +99,7 @@ class Proxy:
 @pytest.fixture
 def proxied(secured_cluster, tmp_path):
     cluster = secured_cluster
-    for node in cluster.data_nodes:
-        client = node.client()
-        # The check's user: INFO and nothing else (the ACL rule of roles/server/templates/users.acl.j2).
-        client.execute_command("ACL", "SETUSER", CHECK_USER, "on", ">" + CHECK_PASSWORD, "resetchannels", "-@all",
-                               "+info")
-        client.config_set("min-replicas-to-write", 1)
-        client.config_set("min-replicas-max-lag", 10)
+    prepare_nodes(cluster)
     port = free_port()
     proxy = Proxy(render_config(cluster, tmp_path, port), tmp_path / "admin.sock")
     try:
