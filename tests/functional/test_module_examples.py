@@ -29,6 +29,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import shutil
 import sys
 
 import pytest
@@ -46,7 +47,7 @@ from cluster import (
     wait_until,
 )
 from redis_cluster_lab import ClusterLab
-from test_proxy_check import HAPROXY, Proxy, prepare_nodes, render_config
+from test_proxy_check import HAPROXY, Proxy, prepare_nodes, render_config, socket_path
 
 sys.path.insert(0, str(COLLECTIONS))
 
@@ -216,6 +217,7 @@ def test_examples_run(module, tmp_path, installed_collection):
         finally:
             if proxy is not None:
                 proxy.stop()
+                shutil.rmtree(os.path.dirname(proxy.socket), ignore_errors=True)
     finally:
         cluster.stop()
 
@@ -226,9 +228,11 @@ def start_proxy(cluster, root):
     if not os.path.exists(HAPROXY):
         pytest.skip("haproxy is not installed (scripts/host-deps.sh)")
     prepare_nodes(cluster)
+    # HAProxy's socket in a short path (its limit), reached through the path the example names.
     (root / "run" / "haproxy").mkdir(parents=True)
-    socket_path = root / "run" / "haproxy" / "admin.sock"
-    proxy = Proxy(render_config(cluster, root, free_port(), socket_path), socket_path)
+    path = socket_path()
+    (root / "run" / "haproxy" / "admin.sock").symlink_to(path)
+    proxy = Proxy(render_config(cluster, root, free_port(), path), path)
     try:
         wait_until(lambda: proxy.routed("redis_main") == [cluster.primary.address], timeout=10,
                    what="the primary routed")

@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +36,11 @@ CHECK_USER, CHECK_PASSWORD = "haproxy-check", "check-s3cret"
 ROLE = REPO / "roles" / "proxy"
 
 pytestmark = pytest.mark.skipif(not Path(HAPROXY).exists(), reason="haproxy is not installed (scripts/host-deps.sh)")
+
+
+def socket_path():
+    """A path for HAProxy's stats socket short enough for it (97 characters at most; pytest's are longer)."""
+    return Path(tempfile.mkdtemp(prefix="ha-redis-haproxy-")) / "admin.sock"
 
 
 def prepare_nodes(cluster):
@@ -101,11 +107,13 @@ def proxied(secured_cluster, tmp_path):
     cluster = secured_cluster
     prepare_nodes(cluster)
     port = free_port()
-    proxy = Proxy(render_config(cluster, tmp_path, port), tmp_path / "admin.sock")
+    path = socket_path()
+    proxy = Proxy(render_config(cluster, tmp_path, port, path), path)
     try:
         yield cluster, proxy, port
     finally:
         proxy.stop()
+        shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def gate(run_module, cluster, proxy, timeout=10):
