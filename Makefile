@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LAB_SIZE ?= 3
 LAB_SUITE ?= bookworm
-MOLECULE_SCENARIOS ?= default failover faults multi_group valkey secure scale rolling_upgrade cluster cluster_scale observability backup
+MOLECULE_SCENARIOS ?= default failover faults multi_group valkey secure scale rolling_upgrade cluster cluster_scale observability backup proxy
 # Scenarios run a second time on Debian 13 with Redis 8 (the base config's image comes from HA_REDIS_MOL_IMAGE).
 MOLECULE_TRIXIE_SCENARIOS ?= default
 PYTEST_WORKERS ?= 2
@@ -98,13 +98,15 @@ release: venv
 # The benchmark (not part of `make test`): fresh containers of its own, results in bench/results.{json,md}; the
 # Redis Cluster modules against redis-cli --cluster on loopback processes, results in bench/cluster/; the client
 # matrix (every client of tests/clients through each event, medians), results in bench/clients/; backup and
-# restore against their floors (loopback processes, a local restic repository), results in bench/backup/.
+# restore against their floors (loopback processes, a local restic repository), results in bench/backup/; a plain
+# client through the proxy (Molecule proxy), results in bench/proxy/.
 bench: host-deps venv node-clients
 	$(BIN)/pip install -q --disable-pip-version-check -r bench/requirements.txt
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 	$(BIN)/python bench/cluster.py
 	$(BIN)/python bench/clients.py
 	$(BIN)/python bench/backup.py
+	$(BIN)/python bench/proxy.py
 
 clean:
 	rm -rf build .cache

@@ -20,6 +20,8 @@ command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 # Backups are taken and restored with restic (tests/functional/test_backup.py, bench/backup.py).
 command -v restic >/dev/null 2>&1 || need+=(restic)
+# The proxy gate (ha.redis.proxy_check) is tested against a real HAProxy (tests/functional/test_proxy_check.py).
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -17,7 +17,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 BEGIN = "<!-- BEGIN VARIABLES (scripts/vars_table.py) -->"
 END = "<!-- END VARIABLES -->"
-ROLE_ORDER = ["preflight", "server", "sentinel", "exporter"]
+ROLE_ORDER = ["preflight", "server", "sentinel", "exporter", "backup", "proxy"]
 
 
 def clean(text):

@@ -29,13 +29,25 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import shutil
 import sys
 
 import pytest
 import redis
 import yaml
-from cluster import COLLECTIONS, REPO, Cluster, Node, failed_tasks, free_port, run_module_direct, run_playbook
+from cluster import (
+    COLLECTIONS,
+    REPO,
+    Cluster,
+    Node,
+    failed_tasks,
+    free_port,
+    run_module_direct,
+    run_playbook,
+    wait_until,
+)
 from redis_cluster_lab import ClusterLab
+from test_proxy_check import HAPROXY, Proxy, prepare_nodes, render_config, socket_path
 
 sys.path.insert(0, str(COLLECTIONS))
 
@@ -43,7 +55,7 @@ DATA_PASSWORD = "data-example-pw"
 SENTINEL_PASSWORD = "sentinel-example-pw"
 EXAMPLE_VARS = dict(redis_password=DATA_PASSWORD, redis_sentinel_password=SENTINEL_PASSWORD,
                     redis_old_password=DATA_PASSWORD, users_acl=dict(changed=False))
-PATHS = ("/etc/redis", "/var/lib/redis", "/etc/systemd/system")
+PATHS = ("/etc/redis", "/var/lib/redis", "/etc/systemd/system", "/run/haproxy")
 MODULES = sorted(name[:-3] for name in os.listdir(REPO / "plugins" / "modules") if name.endswith(".py"))
 DATA_NODE_MODULES = {"redis_config", "redis_replication"}
 SENTINEL_NODE_MODULES = {"sentinel_monitor", "sentinel_reset"}
@@ -207,6 +219,32 @@ def test_examples_run(module, tmp_path, installed_collection):
         (etc / "sentinel-ha.conf").symlink_to(cluster.sentinels[0].config_path)
         tasks = yaml.safe_load(substitute(text, cluster.data_nodes, cluster.sentinels, root))
         set_login_port(tasks, cluster.replicas[0].port, cluster.sentinels[0].port, second_port=cluster.replicas[1].port)
-        run_play(tasks, tmp_path, installed_collection)
+        proxy = start_proxy(cluster, root) if module == "proxy_check" else None
+        try:
+            run_play(tasks, tmp_path, installed_collection)
+        finally:
+            if proxy is not None:
+                proxy.stop()
+                shutil.rmtree(os.path.dirname(proxy.socket), ignore_errors=True)
     finally:
         cluster.stop()
+
+
+def start_proxy(cluster, root):
+    """proxy_check: a real HAProxy (the role's template) in front of the cluster, its stats socket where the example
+    expects it (/run/haproxy/admin.sock, moved under ``root``), routing to the primary already."""
+    if not os.path.exists(HAPROXY):
+        pytest.skip("haproxy is not installed (scripts/host-deps.sh)")
+    prepare_nodes(cluster)
+    # HAProxy's socket in a short path (its limit), reached through the path the example names.
+    (root / "run" / "haproxy").mkdir(parents=True)
+    path = socket_path()
+    (root / "run" / "haproxy" / "admin.sock").symlink_to(path)
+    proxy = Proxy(render_config(cluster, root, free_port(), path), path)
+    try:
+        wait_until(lambda: proxy.routed("redis_main") == [cluster.primary.address], timeout=10,
+                   what="the primary routed")
+    except BaseException:
+        proxy.stop()
+        raise
+    return proxy

@@ -197,6 +197,8 @@ def write(args):
         "wait": args.wait,
         "errors": len(errors),
         "error_samples": errors[:20],
+        "first_error_at": round(started + errors[0]["at"], 3) if errors else None,
+        "last_error_at": round(started + errors[-1]["at"], 3) if errors else None,
         "primaries_seen": primaries,
         "duration_s": round(time.time() - started, 3),
         "longest_write_gap_ms": round(longest_gap(ack_times) * 1000, 1),

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ha.redis contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""sentinel_info / sentinel_quorum: documentation true to the argument spec, option validation. No server.
+"""sentinel_info / sentinel_quorum / proxy_check: documentation true to the argument spec, option validation. No server.
 
 That the keys a real run returns match RETURN is asserted in tests/functional (test_returned_keys_match_return_doc).
 """
@@ -12,9 +12,9 @@ import pytest
 import yaml
 from ansible_collections.ha.redis.plugins.doc_fragments.connection import ModuleDocFragment
 from ansible_collections.ha.redis.plugins.module_utils._connection import HaRedisError
-from ansible_collections.ha.redis.plugins.modules import sentinel_info, sentinel_quorum
+from ansible_collections.ha.redis.plugins.modules import proxy_check, sentinel_info, sentinel_quorum
 
-MODULES = [sentinel_info, sentinel_quorum]
+MODULES = [sentinel_info, sentinel_quorum, proxy_check]
 TYPE_DEFAULT = "str"
 
 
