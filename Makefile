@@ -78,7 +78,7 @@ unit: venv
 functional: host-deps venv node-clients
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/functional
 
-molecule: host-deps venv images
+molecule: host-deps venv images node-clients
 	@set -e; for s in $(MOLECULE_SCENARIOS); do scripts/stage.sh "mol-$$s" $(BIN)/molecule test -s $$s; done
 	@set -e; for s in $(MOLECULE_TRIXIE_SCENARIOS); do \
 	  scripts/stage.sh "mol-$$s-trixie" env HA_REDIS_MOL_IMAGE=ha-redis-lab:trixie $(BIN)/molecule test -s $$s; done

@@ -16,6 +16,11 @@ acknowledged writes the primary does not hold at the end (lost), ``recovered_s``
 acknowledged write after the last failed one, and ``outage_s``: from the first failed write to that one (for a
 switchover, whose playbook first checks the inventory for several seconds, the client's own outage).
 
+With ``--sentinel-clients``, every Sentinel-aware client of the client matrix (tests/clients/ride.py: redis-py,
+ioredis with its defaults and with the recommended settings, node-redis, coredis) writes through the same event
+from the controller, and its figures (matrix.figures: ``resumed_ms`` from the moment the event was over) are
+reported under ``sentinel_clients``.
+
 Passwords come from the environment (HA_REDIS_PASSWORD, HA_REDIS_SENTINEL_PASSWORD). Only the containers named
 with ``--node``/``--proxy`` and the network named with ``--network`` are touched.
 """
@@ -24,11 +29,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from faults import Deployment, Writer, docker, wait_for, wait_rejoined
+
+RIDE = Path(__file__).resolve().parents[1] / "clients" / "ride.py"
 
 
 def parse_args(argv):
@@ -54,6 +65,9 @@ def parse_args(argv):
     parser.add_argument("--interval", type=float, default=0.02, help="seconds between two writes of a client")
     parser.add_argument("--writer-python", default="/usr/bin/python3")
     parser.add_argument("--unbounded", action="store_true")  # faults.Deployment reads it
+    parser.add_argument("--sentinel-clients", action="store_true",
+                        help="also ride every Sentinel-aware client of the client matrix (tests/clients/ride.py) "
+                             "through the event, on the controller; their figures go under sentinel_clients")
     args = parser.parse_args(argv)
     args.command = command
     if args.event == "switchover" and not command:
@@ -77,6 +91,47 @@ def cut(args, container, address):
     route = route.splitlines()[0].split()
     docker("exec", container, "ip", "route", "replace", "blackhole", route[0])
     return lambda: docker("exec", container, "ip", "route", "replace", *route)
+
+
+class Riders:
+    """The client matrix's Sentinel-aware writers (tests/clients/ride.py) around one event: started before it,
+    stopped after it; their figures take the event's start and the moment it was over (for a switchover, when the
+    playbook returned: every Sentinel names the new primary by then) as ``event_ms`` and ``ref_ms``."""
+
+    def __init__(self, args):
+        self.dir = tempfile.mkdtemp(prefix="ha-redis-riders-")
+        self.files = {k: os.path.join(self.dir, k) for k in ("ready", "stop", "event", "out")}
+        argv = [sys.executable, str(RIDE), "--name", args.name, "--tag", args.event,
+                "--password-env", "HA_REDIS_PASSWORD", "--sentinel-password-env", "HA_REDIS_SENTINEL_PASSWORD",
+                "--ready-file", self.files["ready"], "--stop-file", self.files["stop"],
+                "--event-file", self.files["event"], "--out", self.files["out"]]
+        argv += ["--sentinel=%s" % s for s in args.sentinel]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def wait_ready(self, timeout=90.0):
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(self.files["ready"]):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.proc.kill()
+                raise SystemExit("the Sentinel-aware clients never wrote: %s" % self.proc.stderr.read()[-2000:])
+            time.sleep(0.1)
+
+    def finish(self, event_at, done_at):
+        with open(self.files["event"], "w", encoding="utf-8") as handle:
+            json.dump({"event_ms": int(event_at * 1000), "done_ms": int(done_at * 1000),
+                       "ref_ms": int(done_at * 1000)}, handle)
+        open(self.files["stop"], "w", encoding="utf-8").close()
+        try:
+            self.proc.wait(120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        if self.proc.returncode != 0 or not os.path.exists(self.files["out"]):
+            return {"error": "ride.py rc=%s: %s" % (self.proc.returncode, self.proc.stderr.read()[-1000:])}
+        with open(self.files["out"], encoding="utf-8") as handle:
+            figures_by_client = json.load(handle)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        keep = ("longest_gap_ms", "failed", "lost", "resumed_ms", "errors", "pending")
+        return {name: {k: f.get(k) for k in keep} for name, f in figures_by_client.items()}
 
 
 def figures(writer, primary, event_at):
@@ -107,7 +162,8 @@ def main(argv=None):
         port = next(a for a, c in proxies.items() if c == old_container).rpartition(":")[2]
         local = Writer(d, "proxy-local", ["--direct", "127.0.0.1:%s" % port], container=old_container,
                        interval=0.05)
-    for w in filter(None, (client, local)):
+    riders = Riders(args) if args.sentinel_clients else None
+    for w in filter(None, (client, local, riders)):
         w.wait_ready()
     time.sleep(args.settle)
     event_at = time.time()
@@ -128,12 +184,15 @@ def main(argv=None):
             heal()
         result.update(cut=args.cut, healed_after_s=round(time.time() - event_at, 2))
     result["new_primary"] = new
+    done_at = time.time()
     if new and new != old and args.event != "switchover":
         waited = wait_rejoined(d, old, new, args.timeout)
         result["rejoined_as_replica_s"] = round(time.time() - event_at, 2) if waited < args.timeout else None
     time.sleep(args.settle)
     for w in filter(None, (client, local)):
         w.stop()
+    if riders is not None:
+        result["sentinel_clients"] = riders.finish(event_at, done_at)
     if not new:
         result["error"] = "no primary agreed after the event"
         print(json.dumps(result, indent=1))
