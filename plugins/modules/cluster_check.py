@@ -151,6 +151,7 @@ report:
   elements: str
   sample: ["10.0.0.11:6379: 5462 slots (0-5461), epoch 1, replicas 10.0.0.15:6379"]
 notes:
+  version_added: 1.1.0
   description: What is not a fault but needs an operator - primaries that hold no slots yet and make up the count
     of O(primaries) (a rebalance is due).
   returned: always

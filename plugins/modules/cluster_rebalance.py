@@ -131,6 +131,7 @@ moves:
   type: dict
   sample: {"10.0.0.11:6379 -> 10.0.0.17:6379": {"slots": 1366, "ranges": [[4096, 5461]]}}
 surplus:
+  version_added: 1.1.0
   description: Primaries emptied because more than O(primaries) held slots (addresses).
   returned: always
   type: list

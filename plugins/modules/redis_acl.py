@@ -154,6 +154,7 @@ commands:
   elements: str
   sample: ["ACL LOAD", "SENTINEL CONFIG SET sentinel-pass ********"]
 instances:
+  version_added: 1.1.0
   description:
     - With O(instances), the result of each node by name - RV(differs), RV(commands) and C(changed) as in the
       single form (what would run, in check mode), and C(failed) and C(msg) for a node that failed.

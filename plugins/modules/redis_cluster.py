@@ -180,6 +180,7 @@ replicas_attached:
   type: dict
   sample: {"10.0.0.14:6379": "10.0.0.12:6379"}
 replicas_moved:
+  version_added: 1.1.0
   description:
     - Existing replica address to its new primary's address, for every replica moved (or that would be) to
       balance the replicas over the primaries or to re-home the replica of a leaving node.
@@ -187,6 +188,7 @@ replicas_moved:
   type: dict
   sample: {"10.0.0.16:6379": "10.0.0.17:6379"}
 forgotten:
+  version_added: 1.1.0
   description:
     - Addresses of option O(forget) that left the cluster in this run (or would), by C(CLUSTER FORGET) on every
       staying node and C(CLUSTER RESET HARD) on the node itself when it answered. A node no member knew is not

@@ -144,6 +144,7 @@ diff:
   type: raw
   sample: {"before": {"maxmemory": "0"}, "after": {"maxmemory": "536870912"}}
 instances:
+  version_added: 1.1.0
   description:
     - With O(instances), the result of each instance by name - RV(changes), RV(commands), RV(restart_required)
       and C(changed) as in the single form (what would change, in check mode), and C(failed) and C(msg) for an

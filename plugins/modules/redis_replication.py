@@ -164,6 +164,7 @@ diff:
   returned: when diff mode is on
   type: raw
 instances:
+  version_added: 1.1.0
   description:
     - With O(instances), the result of each instance by name - RV(before), RV(after), RV(commands) and
       C(changed) as in the single form (what would change, in check mode), and C(failed) and C(msg) for an

@@ -208,6 +208,7 @@ diff:
   returned: when diff mode is on
   type: raw
 groups:
+  version_added: 1.1.0
   description:
     - With O(groups), the result of each group by name - RV(before), RV(after), RV(commands),
       RV(address_differs), RV(unverified) and C(changed) as in the single form (what would change, in check
