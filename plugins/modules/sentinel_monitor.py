@@ -115,6 +115,13 @@ options:
     choices: [on_create, always]
     default: on_create
 attributes:
+  action_group:
+    support: full
+    membership: [ha.redis.redis, ha.redis.sentinels]
+    description:
+      - Each action group this module is in sets some of its options once in C(module_defaults).
+      - C(group/ha.redis.redis) sets the connection options (TLS, timeouts).
+      - C(group/ha.redis.sentinels) sets the Sentinels' credentials (sentinel_user, sentinel_password).
   check_mode:
     support: full
     description: Reports what would change and the commands that would run; changes nothing.

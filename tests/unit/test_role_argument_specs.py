@@ -79,7 +79,7 @@ def test_default_comments_say_what_the_specs_say(role):
     comment; when one says what an empty value means, so does the other; a required secret is never "empty = none"."""
     comments = default_comments(role)
     problems = []
-    for entry, spec in entry_points(role):
+    for _entry, spec in entry_points(role):
         for name, option in (spec.get("options") or {}).items():
             if name not in comments:
                 continue
