@@ -15,8 +15,9 @@ if [ ! -e "$stamp" ]; then
   .venv-sanity/bin/pip install -q --disable-pip-version-check "ansible-core==$core" redis
   req=$(.venv-sanity/bin/python -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_data/requirements
   # A pin to a Git archive (ansible-core 2.22 pins dill to a commit on GitHub, which may be unreachable) becomes
-  # the package's newest release from the package index.
-  mapfile -t pins < <(cat "$req"/sanity.*.txt | grep -v '^#' | sed -E 's/^([A-Za-z0-9_.-]+) @ .*/\1/' | sort -u)
+  # the package's newest release from the package index, here and in the copy ansible-test installs from itself.
+  sed -i -E 's/^([A-Za-z0-9_.-]+) @ .*/\1/' "$req"/sanity.*.txt
+  mapfile -t pins < <(cat "$req"/sanity.*.txt | grep -v '^#' | sort -u)
   .venv-sanity/bin/pip install -q --disable-pip-version-check "${pins[@]}"
   touch "$stamp"
 fi
