@@ -408,6 +408,6 @@ def build_topology(groups: Mapping[str, Any], hostvars: Mapping[str, Mapping[str
     problems += _min_replicas_problems(topo)
     if not data_hosts:
         # Every group would say it has no host of group redis: one sentence for the cause instead.
-        problems = [NO_DATA_GROUP % (DATA_GROUP, DATA_GROUP)] + [p for p in problems
-                                                         if "hosts of group %s" % DATA_GROUP not in p]
+        others = [p for p in problems if "hosts of group %s" % DATA_GROUP not in p]
+        problems = [NO_DATA_GROUP % (DATA_GROUP, DATA_GROUP)] + others
     return replace(topo, problems=tuple(_inventory_problems(topo) + problems + _host_problems(topo)))
