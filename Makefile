@@ -2,6 +2,12 @@
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
+# The Python .venv is built on (scripts/pick-python.sh: pyenv's 3.13 or 3.12, else python3). ansible-core 2.20 and
+# later need 3.12+; on Python 3.11 alone requirements-test.txt falls back to ansible-core 2.19.
+PYTHON ?= $(shell scripts/pick-python.sh)
+PY_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+# The stamp names the Python: a .venv built on another one (3.11, before the newest core) is rebuilt from scratch.
+STAMP := $(BIN)/.stamp-py$(PY_VERSION)
 LAB_SIZE ?= 3
 LAB_SUITE ?= bookworm
 MOLECULE_SCENARIOS ?= default failover faults multi_group valkey secure scale rolling_upgrade cluster cluster_scale observability backup proxy
@@ -11,8 +17,8 @@ PYTEST_WORKERS ?= 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv node-clients host-deps lab lab-down test test-fast lint ansible-lint yamllint ruff sanity unit functional \
-        molecule images build clean bench ansible-core-lowest release
+.PHONY: help venv node-clients host-deps lab lab-down test test-fast lint ansible-lint yamllint ruff sanity unit \
+        functional molecule images build galaxy-import redis-py-bounds clean bench ansible-core-lowest release
 
 help:
 	@echo "make lab        bring up the local lab (LAB_SIZE=$(LAB_SIZE)) and deploy + verify"
@@ -20,12 +26,15 @@ help:
 	@echo "make test       every test: lint, sanity, unit, functional, Molecule"
 	@echo "make test-fast  the same without Molecule"
 
-$(BIN)/.stamp: requirements.txt requirements-test.txt
-	test -x $(BIN)/python || python3 -m venv $(VENV)
+$(STAMP): requirements.txt requirements-test.txt requirements-collections.txt
+	@if [ -x $(BIN)/python ] && [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != $(PY_VERSION) ]; then \
+	  echo "venv: $(VENV) runs another Python than $(PYTHON) ($(PY_VERSION)): rebuilding it"; rm -rf $(VENV); fi
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-test.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -r requirements-collections.txt
 	touch $@
 
-venv: $(BIN)/.stamp
+venv: $(STAMP)
 
 # The Node.js clients of the client matrix (tests/clients: ioredis, node-redis), pinned by package-lock.json.
 CLIENTS_STAMP := tests/clients/node_modules/.ha-redis-stamp
@@ -59,9 +68,11 @@ test-fast: host-deps venv node-clients
 	scripts/stage.sh ansible-lint $(BIN)/ansible-lint
 	scripts/stage.sh sanity scripts/sanity.sh
 	scripts/stage.sh build $(MAKE) --no-print-directory build
+	scripts/stage.sh galaxy-import scripts/galaxy-import.sh
 	scripts/stage.sh unit $(BIN)/pytest -q tests/unit
 	scripts/stage.sh promtool scripts/promtool.sh
 	scripts/stage.sh functional $(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/functional
+	scripts/stage.sh redis-py-bounds scripts/redis-py-bounds.sh
 	scripts/stage.sh core-lowest scripts/ansible-core-lowest.sh
 
 lint: venv
@@ -90,6 +101,14 @@ ansible-core-lowest: venv
 build: venv
 	@mkdir -p build
 	$(BIN)/ansible-galaxy collection build --force --output-path build .
+
+# Galaxy's importer on the built tarball (scripts/galaxy-import.sh says why its scratch copy names a repository).
+galaxy-import: build
+	scripts/galaxy-import.sh
+
+# The modules with the lowest and the newest redis-py declared in requirements.txt.
+redis-py-bounds: host-deps venv
+	scripts/redis-py-bounds.sh
 
 # Cut the release galaxy.yml names from the changelog fragments (on main, after the merges; commit the result).
 release: venv

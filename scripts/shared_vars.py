@@ -1,4 +1,4 @@
-"""Write (or check) the cluster-wide variables of the roles from their one declaration, meta/shared_variables.yml.
+"""Write (or check) the cluster-wide variables of the roles from their one declaration, scripts/shared_variables.yml.
 
 A variable that several roles read (the groups, the engine, the users and passwords, TLS, addresses) is declared
 once there: its roles, the comment for defaults/main.yml and its argument spec. This script writes it into the
@@ -19,8 +19,9 @@ import textwrap
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "meta" / "shared_variables.yml"
-BEGIN = "# BEGIN cluster-wide variables: written by scripts/shared_vars.py from meta/shared_variables.yml; edit there."
+SOURCE = ROOT / "scripts" / "shared_variables.yml"
+BEGIN = ("# BEGIN cluster-wide variables: written by scripts/shared_vars.py from scripts/shared_variables.yml; "
+         "edit there.")
 END = "# END cluster-wide variables"
 
 

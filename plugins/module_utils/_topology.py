@@ -30,6 +30,8 @@ from ansible_collections.ha.redis.plugins.module_utils._topology_clusters import
 
 DATA_GROUP = "redis"
 SENTINEL_GROUP = "redis_sentinel"
+NO_DATA_GROUP = ("The inventory has no host in group %s: put the data nodes in a group named %s, the name the roles "
+                 "and playbooks read.")
 GROUP_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 DEFAULT_MIN_REPLICAS_MAX_LAG = 10
 # The host variables the model reads (the filter passes only these).
@@ -316,6 +318,11 @@ def _inventory_problems(topo: Topology) -> list[str]:
     count = len(topo.sentinel_hosts)
     # Only Redis Clusters: no Sentinel is needed (a cluster fails over by itself).
     count_checked = bool(topo.groups) or not topo.clusters
+    if count_checked and count == 0:
+        # One sentence for a missing group (a quorum of 0 Sentinels says nothing more).
+        problems.append("The inventory has no host in group %s: put the Sentinels (at least 3, an odd number) in a "
+                        "group named %s, the name the roles and playbooks read." % (SENTINEL_GROUP, SENTINEL_GROUP))
+        count_checked = False
     if count_checked and (count < 3 or (count % 2 == 0 and not topo.allow_even)):
         problems.append("Group %s has %d host(s): at least 3 and an odd number are needed (set "
                         "redis_sentinel_allow_even: true to accept an even count)." % (SENTINEL_GROUP, count))
@@ -399,4 +406,8 @@ def build_topology(groups: Mapping[str, Any], hostvars: Mapping[str, Mapping[str
                     allow_even=bool(allow_even), min_replicas_to_write=min_replicas_to_write,
                     min_replicas_max_lag=min_replicas_max_lag, clusters=tuple(parsed_clusters))
     problems += _min_replicas_problems(topo)
+    if not data_hosts:
+        # Every group would say it has no host of group redis: one sentence for the cause instead.
+        others = [p for p in problems if "hosts of group %s" % DATA_GROUP not in p]
+        problems = [NO_DATA_GROUP % (DATA_GROUP, DATA_GROUP)] + others
     return replace(topo, problems=tuple(_inventory_problems(topo) + problems + _host_problems(topo)))

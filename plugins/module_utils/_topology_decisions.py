@@ -52,9 +52,32 @@ class GroupAnswer:
     replicas: tuple = ()
 
 
+def unanswered(topo: Topology) -> dict:
+    """ha.redis.sentinel_info's answer when no Sentinel could be asked: every Sentinel silent, every group unknown.
+
+    What the preflight topology step decides from when it did not ask (``skipped``): a first deploy in check mode,
+    before python3-redis is installed where the Sentinels are asked. The groups are then unvouched, and the bootstrap
+    guard probes the hosts as for Sentinels that are down.
+    """
+    total = len(topo.sentinel_hosts)
+    return {"sentinels": [{"reachable": False}] * total,
+            "groups": {name: {"status": "unknown", "votes": {}, "reachable": 0, "total": total,
+                              "majority": total // 2 + 1, "primary": None, "primary_host": None,
+                              "primary_port": None, "replicas": []}
+                       for name in topo.group_names}}
+
+
+def _asked(topo: Topology, sentinel_info: Mapping) -> Mapping:
+    """``sentinel_info``, or :func:`unanswered` when the task that asks was skipped."""
+    if isinstance(sentinel_info, Mapping) and sentinel_info.get("skipped"):
+        return unanswered(topo)
+    return sentinel_info or {}
+
+
 def read_answers(topo: Topology, sentinel_info: Mapping) -> dict[str, GroupAnswer]:
-    """Every group's answer; raises :class:`TopologyError` when one is missing."""
-    groups = (sentinel_info or {}).get("groups") or {}
+    """Every group's answer (all unknown when the asking task was skipped); raises :class:`TopologyError` when one is
+    missing."""
+    groups = _asked(topo, sentinel_info).get("groups") or {}
     answers = {}
     for name in topo.group_names:
         raw = groups.get(name)
@@ -72,7 +95,7 @@ def read_answers(topo: Topology, sentinel_info: Mapping) -> dict[str, GroupAnswe
 
 def silent_sentinels(topo: Topology, sentinel_info: Mapping) -> list[str]:
     """Sentinel hosts whose Sentinel did not answer (``sentinels`` keeps the order of the endpoints given)."""
-    reachable = [bool(s.get("reachable")) for s in (sentinel_info or {}).get("sentinels") or []]
+    reachable = [bool(s.get("reachable")) for s in _asked(topo, sentinel_info).get("sentinels") or []]
     return [h for h, ok in zip(topo.sentinel_hosts, reachable) if not ok]
 
 

@@ -29,6 +29,13 @@ extends_documentation_fragment:
   - ha.redis.connection.data_credentials
   - ha.redis.connection.cluster_nodes
 attributes:
+  action_group:
+    support: full
+    membership: [ha.redis.redis, ha.redis.data_nodes]
+    description:
+      - Each action group this module is in sets some of its options once in C(module_defaults).
+      - C(group/ha.redis.redis) sets the connection options (TLS, timeouts).
+      - C(group/ha.redis.data_nodes) sets the data nodes' credentials (login_user, login_password).
   check_mode:
     support: full
     description: The checks run in check mode too; only the write probe is skipped.
@@ -151,6 +158,7 @@ report:
   elements: str
   sample: ["10.0.0.11:6379: 5462 slots (0-5461), epoch 1, replicas 10.0.0.15:6379"]
 notes:
+  version_added: 1.1.0
   description: What is not a fault but needs an operator - primaries that hold no slots yet and make up the count
     of O(primaries) (a rebalance is due).
   returned: always

@@ -40,6 +40,13 @@ extends_documentation_fragment:
   - ha.redis.connection.data_credentials
   - ha.redis.connection.cluster_nodes
 attributes:
+  action_group:
+    support: full
+    membership: [ha.redis.redis, ha.redis.data_nodes]
+    description:
+      - Each action group this module is in sets some of its options once in C(module_defaults).
+      - C(group/ha.redis.redis) sets the connection options (TLS, timeouts).
+      - C(group/ha.redis.data_nodes) sets the data nodes' credentials (login_user, login_password).
   check_mode:
     support: full
     description: Plans in check mode; RV(commands) lists the commands that would be sent, and nothing is sent.

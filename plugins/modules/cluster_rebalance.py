@@ -28,6 +28,13 @@ extends_documentation_fragment:
   - ha.redis.connection.data_credentials
   - ha.redis.connection.cluster_nodes
 attributes:
+  action_group:
+    support: full
+    membership: [ha.redis.redis, ha.redis.data_nodes]
+    description:
+      - Each action group this module is in sets some of its options once in C(module_defaults).
+      - C(group/ha.redis.redis) sets the connection options (TLS, timeouts).
+      - C(group/ha.redis.data_nodes) sets the data nodes' credentials (login_user, login_password).
   check_mode:
     support: full
     description: Plans in check mode; RV(commands) lists the steps, no slot moves.
@@ -131,6 +138,7 @@ moves:
   type: dict
   sample: {"10.0.0.11:6379 -> 10.0.0.17:6379": {"slots": 1366, "ranges": [[4096, 5461]]}}
 surplus:
+  version_added: 1.1.0
   description: Primaries emptied because more than O(primaries) held slots (addresses).
   returned: always
   type: list

@@ -69,7 +69,10 @@ options:
     default: []
     suboptions:
       dest:
-        description: Absolute path of the file; its directory must exist (create it with O(directories)).
+        description:
+          - Absolute path of the file; its directory must exist (create it with O(directories)).
+          - In check mode a missing directory is not an error (an earlier task of the same run would create it, as
+            a first deploy's check run shows); the file is reported as created.
         type: path
         required: true
       content:
@@ -267,7 +270,7 @@ def main():
     planned_dirs = set(item["path"] for item, plan in zip(params["directories"], dir_plans) if plan == CREATE)
     for item in params["files"]:
         parent = os.path.dirname(item["dest"])
-        if not os.path.isdir(parent) and parent not in planned_dirs:
+        if not os.path.isdir(parent) and parent not in planned_dirs and not check:
             module.fail_json(msg="The directory of %s does not exist and is not in directories." % item["dest"],
                              **result)
 

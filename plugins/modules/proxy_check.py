@@ -25,6 +25,13 @@ extends_documentation_fragment:
   - ha.redis.connection.transport
   - ha.redis.connection.sentinel_credentials
 attributes:
+  action_group:
+    support: full
+    membership: [ha.redis.redis, ha.redis.sentinels]
+    description:
+      - Each action group this module is in sets some of its options once in C(module_defaults).
+      - C(group/ha.redis.redis) sets the connection options (TLS, timeouts).
+      - C(group/ha.redis.sentinels) sets the Sentinels' credentials (sentinel_user, sentinel_password).
   check_mode:
     support: full
     description: Only reads; runs in check mode as in a normal run.

@@ -92,6 +92,12 @@ options:
       - Only with O(node_type=sentinel). Password the Sentinel uses towards the other Sentinels. Never logged.
     type: str
 attributes:
+  action_group:
+    support: full
+    membership: [ha.redis.redis]
+    description:
+      - Each action group this module is in sets some of its options once in C(module_defaults).
+      - C(group/ha.redis.redis) sets the connection options (TLS, timeouts).
   check_mode:
     support: full
     description: Reports whether ACL LOAD and SENTINEL CONFIG SET would run; changes nothing.
@@ -154,6 +160,7 @@ commands:
   elements: str
   sample: ["ACL LOAD", "SENTINEL CONFIG SET sentinel-pass ********"]
 instances:
+  version_added: 1.1.0
   description:
     - With O(instances), the result of each node by name - RV(differs), RV(commands) and C(changed) as in the
       single form (what would run, in check mode), and C(failed) and C(msg) for a node that failed.

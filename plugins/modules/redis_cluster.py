@@ -48,6 +48,13 @@ extends_documentation_fragment:
   - ha.redis.connection.data_credentials
   - ha.redis.connection.cluster_nodes
 attributes:
+  action_group:
+    support: full
+    membership: [ha.redis.redis, ha.redis.data_nodes]
+    description:
+      - Each action group this module is in sets some of its options once in C(module_defaults).
+      - C(group/ha.redis.redis) sets the connection options (TLS, timeouts).
+      - C(group/ha.redis.data_nodes) sets the data nodes' credentials (login_user, login_password).
   check_mode:
     support: full
     description: Reads and plans in check mode too; RV(commands) lists what would run, nothing is sent.
@@ -180,6 +187,7 @@ replicas_attached:
   type: dict
   sample: {"10.0.0.14:6379": "10.0.0.12:6379"}
 replicas_moved:
+  version_added: 1.1.0
   description:
     - Existing replica address to its new primary's address, for every replica moved (or that would be) to
       balance the replicas over the primaries or to re-home the replica of a leaving node.
@@ -187,6 +195,7 @@ replicas_moved:
   type: dict
   sample: {"10.0.0.16:6379": "10.0.0.17:6379"}
 forgotten:
+  version_added: 1.1.0
   description:
     - Addresses of option O(forget) that left the cluster in this run (or would), by C(CLUSTER FORGET) on every
       staying node and C(CLUSTER RESET HARD) on the node itself when it answered. A node no member knew is not

@@ -104,6 +104,13 @@ options:
     type: bool
     default: true
 attributes:
+  action_group:
+    support: full
+    membership: [ha.redis.redis, ha.redis.data_nodes]
+    description:
+      - Each action group this module is in sets some of its options once in C(module_defaults).
+      - C(group/ha.redis.redis) sets the connection options (TLS, timeouts).
+      - C(group/ha.redis.data_nodes) sets the data nodes' credentials (login_user, login_password).
   check_mode:
     support: full
     description: Reports what would change and the commands that would run; changes nothing.
@@ -174,6 +181,7 @@ diff:
   returned: when diff mode is on
   type: raw
 instances:
+  version_added: 1.1.0
   description:
     - With O(instances), the result of each instance by name - RV(before), RV(after), RV(commands) and
       C(changed) as in the single form (what would change, in check mode), and C(failed) and C(msg) for an

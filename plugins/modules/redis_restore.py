@@ -67,6 +67,13 @@ options:
     type: float
     default: 3600
 attributes:
+  action_group:
+    support: full
+    membership: [ha.redis.redis, ha.redis.data_nodes]
+    description:
+      - Each action group this module is in sets some of its options once in C(module_defaults).
+      - C(group/ha.redis.redis) sets the connection options (TLS, timeouts).
+      - C(group/ha.redis.data_nodes) sets the data nodes' credentials (login_user, login_password).
   check_mode:
     support: full
     description: Runs the check and reports the commands the step would run; stops, removes and writes nothing.

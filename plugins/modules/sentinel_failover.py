@@ -99,6 +99,14 @@ options:
     type: bool
     default: true
 attributes:
+  action_group:
+    support: full
+    membership: [ha.redis.redis, ha.redis.data_nodes, ha.redis.sentinels]
+    description:
+      - Each action group this module is in sets some of its options once in C(module_defaults).
+      - C(group/ha.redis.redis) sets the connection options (TLS, timeouts).
+      - C(group/ha.redis.data_nodes) sets the data nodes' credentials (login_user, login_password).
+      - C(group/ha.redis.sentinels) sets the Sentinels' credentials (sentinel_user, sentinel_password).
   check_mode:
     support: full
     description: Reports the primary, the chosen new primary and the commands it would send; changes nothing.

@@ -115,6 +115,13 @@ options:
     choices: [on_create, always]
     default: on_create
 attributes:
+  action_group:
+    support: full
+    membership: [ha.redis.redis, ha.redis.sentinels]
+    description:
+      - Each action group this module is in sets some of its options once in C(module_defaults).
+      - C(group/ha.redis.redis) sets the connection options (TLS, timeouts).
+      - C(group/ha.redis.sentinels) sets the Sentinels' credentials (sentinel_user, sentinel_password).
   check_mode:
     support: full
     description: Reports what would change and the commands that would run; changes nothing.
@@ -208,6 +215,7 @@ diff:
   returned: when diff mode is on
   type: raw
 groups:
+  version_added: 1.1.0
   description:
     - With O(groups), the result of each group by name - RV(before), RV(after), RV(commands),
       RV(address_differs), RV(unverified) and C(changed) as in the single form (what would change, in check

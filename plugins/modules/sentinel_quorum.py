@@ -31,6 +31,14 @@ extends_documentation_fragment:
   - ha.redis.connection.data_credentials
   - ha.redis.connection.sentinel_credentials
 attributes:
+  action_group:
+    support: full
+    membership: [ha.redis.redis, ha.redis.data_nodes, ha.redis.sentinels]
+    description:
+      - Each action group this module is in sets some of its options once in C(module_defaults).
+      - C(group/ha.redis.redis) sets the connection options (TLS, timeouts).
+      - C(group/ha.redis.data_nodes) sets the data nodes' credentials (login_user, login_password).
+      - C(group/ha.redis.sentinels) sets the Sentinels' credentials (sentinel_user, sentinel_password).
   check_mode:
     support: full
     description: The checks run in check mode too; only the write probe is skipped.

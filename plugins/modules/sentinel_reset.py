@@ -55,6 +55,13 @@ options:
     type: float
     default: 0.5
 attributes:
+  action_group:
+    support: full
+    membership: [ha.redis.redis, ha.redis.sentinels]
+    description:
+      - Each action group this module is in sets some of its options once in C(module_defaults).
+      - C(group/ha.redis.redis) sets the connection options (TLS, timeouts).
+      - C(group/ha.redis.sentinels) sets the Sentinels' credentials (sentinel_user, sentinel_password).
   check_mode:
     support: full
     description: Reports whether a reset would run and the command; sends nothing and does not wait.

@@ -110,6 +110,21 @@ def test_missing_parent_is_named(run_module, tmp_path):
     assert result["msg"] == "The directory of %s does not exist and is not in directories." % dest
 
 
+def test_check_mode_with_directories_of_an_earlier_task(run_module, tmp_path):
+    """A first deploy in check mode: one call would create the directories (in check mode it does not), the next
+    writes files into them. The second call reports the files it would create instead of failing."""
+    conf_d = tmp_path / "etc" / "redis-main.d"
+    dirs = run_module("node_files", {"directories": [{"path": str(tmp_path / "etc")}, {"path": str(conf_d)}]},
+                      check_mode=True)
+    assert dirs["changed"] is True and not dirs.get("failed"), dirs
+    files = {"files": [{"dest": str(conf_d / "ansible.conf"), "content": "port 6379\n", "mode": "0640"}]}
+    check = run_module("node_files", dict(files, _ansible_diff=True), check_mode=True)
+    assert not check.get("failed"), check
+    assert check["changed"] is True and [f["action"] for f in check["files"]] == ["create"]
+    assert check["diff"][0]["after"] == "port 6379\n"
+    assert not (tmp_path / "etc").exists(), "check mode wrote something"
+
+
 def test_through_ansible(run_ansible, tmp_path):
     dest = tmp_path / "a.conf"
     args = {"files": [{"dest": str(dest), "content": "a 1\n", "mode": "0600"}]}

@@ -12,21 +12,23 @@ import yaml
 from cluster import REPO
 
 
-def run_preflight(tmp_path, group, **group_vars):
-    hosts = {h: {"ansible_connection": "local", "ansible_python_interpreter": str(REPO / ".venv/bin/python")}
+def run_preflight(tmp_path, group, extra_args=(), host_vars=None, data_group="redis", **group_vars):
+    hosts = {h: dict({"ansible_connection": "local", "ansible_python_interpreter": str(REPO / ".venv/bin/python")},
+                     **(host_vars or {}).get(h, {}))
              for h in ("h1", "h2", "h3")}
     variables = dict(redis_password="pw-data", redis_sentinel_password="pw-sentinel",
                      redis_replication_password="pw-repl", redis_sentinel_auth_password="pw-sauth",
                      redis_primary_groups=[dict(name="main", port=6379, initial_primary="h1", **group)])
     variables.update(group_vars)
-    inventory = {"all": {"vars": variables, "children": {"redis": {"hosts": hosts},
+    inventory = {"all": {"vars": variables, "children": {data_group: {"hosts": hosts},
                                                          "redis_sentinel": {"hosts": dict.fromkeys(hosts)}}}}
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
     (tmp_path / "play.yml").write_text(yaml.safe_dump([{"hosts": "redis:redis_sentinel", "gather_facts": False,
                                                         "roles": ["ha.redis.preflight"]}]))
     return subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"),
-                           str(tmp_path / "play.yml")], check=False, capture_output=True, text=True, cwd=str(REPO),
-                          timeout=120, env={"ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "PATH": "/usr/bin:/bin"})
+                           str(tmp_path / "play.yml"), *extra_args], check=False, capture_output=True, text=True,
+                          cwd=str(REPO), timeout=120,
+                          env={"ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "PATH": "/usr/bin:/bin"})
 
 
 @pytest.mark.parametrize("group, group_vars", [

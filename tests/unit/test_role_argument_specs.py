@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import re
 
 import pytest
 import yaml
@@ -49,3 +50,47 @@ def test_fixed_values_have_choices(role):
             if name in CHOICES:
                 assert option.get("choices") == CHOICES[name], "%s %s: %s" % (role, entry, name)
                 assert option["default"] in option["choices"]
+
+
+def default_comments(role):
+    """{variable: the comment lines right above it} of a role's defaults/main.yml."""
+    comments, block = {}, []
+    for line in (ROOT / "roles" / role / "defaults" / "main.yml").read_text().splitlines():
+        if line.startswith("#"):
+            block.append(line.lstrip("# "))
+        elif line and not line.startswith((" ", "-")) and ":" in line:
+            comments[line.split(":", 1)[0]] = " ".join(block)
+            block = []
+        elif not line.strip():
+            block = []
+    return comments
+
+
+EMPTY = re.compile(r"\bempty( =| means|:)", re.I)
+# The secrets ha.redis.preflight refuses empty (unless redis_insecure_no_password): their text must not offer
+# "empty" as a choice.
+REQUIRED_SECRETS = ("redis_password", "redis_sentinel_password", "redis_replication_password",
+                    "redis_sentinel_auth_password")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_default_comments_say_what_the_specs_say(role):
+    """A variable's comment in defaults/main.yml and its argument spec (ansible-doc) tell the same story: each has a
+    comment; when one says what an empty value means, so does the other; a required secret is never "empty = none"."""
+    comments = default_comments(role)
+    problems = []
+    for _entry, spec in entry_points(role):
+        for name, option in (spec.get("options") or {}).items():
+            if name not in comments:
+                continue
+            comment = comments[name]
+            description = " ".join(option.get("description") if isinstance(option.get("description"), list)
+                                   else [option.get("description") or ""])
+            if not comment:
+                problems.append("%s: no comment in defaults/main.yml" % name)
+            if bool(EMPTY.search(comment)) != bool(EMPTY.search(description)):
+                problems.append("%s: only one of the comment (%r) and the spec (%r) says what empty means"
+                                % (name, comment, description))
+            if name in REQUIRED_SECRETS and (EMPTY.search(comment) or "required" not in comment.lower()):
+                problems.append("%s: the comment must say it is required, not what empty means: %r" % (name, comment))
+    assert sorted(set(problems)) == [], role

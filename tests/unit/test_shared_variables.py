@@ -1,4 +1,4 @@
-"""The cluster-wide variables are declared once (meta/shared_variables.yml) and every role says them the same way."""
+"""The cluster-wide variables are declared once (scripts/shared_variables.yml) and every role says them the same way."""
 
 from __future__ import annotations
 

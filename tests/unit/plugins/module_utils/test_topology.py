@@ -221,3 +221,17 @@ def test_min_replicas_to_write_problem_keeps_the_value():
 def test_min_replicas_max_lag(group, default, value):
     g = inventory(groups=(group,)).group("main")
     assert t.min_replicas_max_lag(g, default) == (value, None)
+
+
+def test_a_missing_data_group_is_one_sentence():
+    topo = t.build_topology({"redis_servers": list(HOSTS), "redis_sentinel": list(HOSTS)},
+                            {h: {} for h in HOSTS}, [MAIN])
+    assert list(topo.problems) == ["The inventory has no host in group redis: put the data nodes in a group named "
+                                   "redis, the name the roles and playbooks read."]
+
+
+def test_a_missing_sentinel_group_is_one_sentence():
+    topo = t.build_topology({"redis": list(HOSTS)}, {h: {} for h in HOSTS}, [MAIN])
+    assert list(topo.problems) == ["The inventory has no host in group redis_sentinel: put the Sentinels (at least "
+                                   "3, an odd number) in a group named redis_sentinel, the name the roles and "
+                                   "playbooks read."]

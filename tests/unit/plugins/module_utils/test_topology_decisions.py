@@ -392,3 +392,17 @@ def test_upgrade_order(primary_hosts, order):
 def test_groups_to_restart(changed, restart):
     assert d.groups_to_restart(["main", "cache"], changed, "/etc/redis/redis-",
                                "/etc/systemd/system/redis-server@.service.d/ha-redis.conf") == restart
+
+
+# --- no Sentinel asked (a first deploy in check mode, before python3-redis is installed) -----------------------
+def test_a_skipped_question_reads_as_no_sentinel_answering():
+    topo = inventory()
+    skipped = {"skipped": True, "changed": False, "skip_reason": "Conditional result was False"}
+    answers = d.read_answers(topo, skipped)
+    assert {name: a.status for name, a in answers.items()} == {"main": "unknown", "cache": "unknown"}
+    assert d.primaries(topo, answers)["main"] == d.Primary(True, "10.0.0.1", 6379, "r1")
+    assert d.unvouched(topo, answers) == ["main", "cache"]
+    assert d.silent_sentinels(topo, skipped) == ["r1", "r2", "r3"]
+    # On fresh hosts the bootstrap guard finds nothing against the bootstrap.
+    assert d.guard_problems(topo, "main", d.silent_sentinels(topo, skipped), FRESH) == []
+    assert d.read_answers(topo, skipped) == d.read_answers(topo, d.unanswered(topo))
