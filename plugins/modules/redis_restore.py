@@ -114,7 +114,7 @@ snapshot:
   sample: {"id": "4f1c2a9b...", "short_id": "4f1c2a9b", "time": "2026-12-08T04:00:00Z",
            "tags": {"group": "main", "engine": "redis", "version": "7.0.15", "rdb": "10", "offset": "123456"},
            "target": {"engine": "redis", "version": "7.0.15"}}
-keys:
+key_count:
   description: Keys in the node after the load (C(DBSIZE)).
   returned: with O(action=load), outside check mode
   type: int
