@@ -14,6 +14,8 @@ MOLECULE_SCENARIOS ?= default failover faults multi_group valkey secure scale ro
 # Scenarios run a second time on Debian 13 with Redis 8 (the base config's image comes from HA_REDIS_MOL_IMAGE).
 MOLECULE_TRIXIE_SCENARIOS ?= default
 PYTEST_WORKERS ?= 2
+# Molecule scenarios run in this many parallel lanes, each with a subnet of its own (scripts/molecule-lanes.sh).
+MOLECULE_LANES ?= 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
@@ -90,9 +92,8 @@ functional: host-deps venv node-clients
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/functional
 
 molecule: host-deps venv images node-clients
-	@set -e; for s in $(MOLECULE_SCENARIOS); do scripts/stage.sh "mol-$$s" $(BIN)/molecule test -s $$s; done
-	@set -e; for s in $(MOLECULE_TRIXIE_SCENARIOS); do \
-	  scripts/stage.sh "mol-$$s-trixie" env HA_REDIS_MOL_IMAGE=ha-redis-lab:trixie $(BIN)/molecule test -s $$s; done
+	scripts/molecule-lanes.sh $(MOLECULE_LANES) $(BIN)/molecule $(MOLECULE_SCENARIOS) \
+	  $(addprefix trixie:,$(MOLECULE_TRIXIE_SCENARIOS))
 
 # The lowest ansible-core claimed (2.17): ansible-doc, unit tests and the playbook-driven functional tests.
 ansible-core-lowest: venv
